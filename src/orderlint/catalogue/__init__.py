@@ -1,0 +1,1 @@
+"""Declarative facts about the steps orderlint interprets."""

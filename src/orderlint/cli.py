@@ -1,0 +1,219 @@
+"""The command line: ``orderlint check | show | rules | rule``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import click
+import libcst as cst
+
+from orderlint import __version__, report
+from orderlint.config import Config, ConfigError, find_pyproject, load_config, select_rules, validate_selectors
+from orderlint.diagnostics import Diagnostic
+from orderlint.engine import lint_source, parse, syntax_error
+from orderlint.files import DEFAULT_EXCLUDE, SourceError, decode, discover
+from orderlint.rules import ALL_RULES, RULES_BY_CODE
+from orderlint.rules.base import Rule
+
+INTERNAL_ERROR = "OL999"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"orderlint: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _codes(values: Tuple[str, ...]) -> List[str]:
+    """``--select OL1,OL2 --select OL3`` -> ["OL1", "OL2", "OL3"]."""
+    return [code.strip() for value in values for code in value.split(",") if code.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="orderlint")
+def cli() -> None:
+    """orderlint: finds the order bugs of PyTorch training code."""
+
+
+def _rules_for(path: str, rules: Sequence[Rule], config: Config) -> List[Rule]:
+    if not config.per_file_ignores:
+        return list(rules)
+    try:
+        relative = Path(path).resolve().relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        relative = Path(path).as_posix()
+    from fnmatch import fnmatchcase
+
+    ignored = [code.upper() for pattern, codes in config.per_file_ignores.items()
+               if fnmatchcase(relative, pattern) or fnmatchcase(Path(relative).name, pattern) for code in codes]
+    return [r for r in rules if not any(r.code.startswith(code) or code == "ALL" for code in ignored)]
+
+
+def lint_text(source: str, path: str, rules: Sequence[Rule]) -> List[Diagnostic]:
+    try:
+        return lint_source(source, path, rules)
+    except Exception as error:  # a bug in orderlint: report it on the file, keep the other results
+        return [Diagnostic(path, 1, 1, INTERNAL_ERROR,
+                           f"internal error while checking this file ({type(error).__name__}: {error}); "
+                           "please report it with the file attached", name="internal-error")]
+
+
+def lint_path(path: Path, rules: Sequence[Rule]) -> Tuple[List[Diagnostic], Optional[str]]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [], f"{path}: no such file or directory"
+    except IsADirectoryError:
+        return [], f"{path}: is a directory"
+    except OSError as error:
+        return [], f"{path}: cannot read: {error.strerror}"
+    try:
+        source = decode(data)
+    except SourceError as error:
+        return [syntax_error(str(path), str(error), error.row, error.column)], None
+    return lint_text(source, str(path), rules), None
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the configured set); ALL for all.")
+@click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the configured set.")
+@click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
+@click.option("--preview/--no-preview", default=None, help="Enable preview rules.")
+@click.option("--output-format", type=click.Choice(sorted(report.FORMATS)), default="concise", show_default=True)
+@click.option("--exit-zero", is_flag=True, help="Exit with 0 even when problems are found.")
+@click.option("--statistics", is_flag=True, help="Count problems per rule instead of listing them.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="The pyproject.toml to read.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--stdin-filename", help="With '-': the path the text on standard input stands for.")
+def check(paths, select, extend_select, ignore, preview, output_format, exit_zero, statistics, config_path,
+          isolated, stdin_filename) -> None:
+    """Lint PATHS (default: the current directory)."""
+    cwd = Path.cwd()
+    try:
+        if isolated:
+            config = Config(root=cwd)
+        else:
+            if config_path is not None and not config_path.is_file():
+                raise ConfigError(f"{config_path}: no such configuration file")
+            config = load_config(config_path or find_pyproject(cwd), cwd)
+        for name, values in (("--select", select), ("--extend-select", extend_select), ("--ignore", ignore)):
+            validate_selectors(_codes(values), name)
+        rules = select_rules(
+            _codes(select) if select else config.select,
+            config.extend_select + _codes(extend_select),
+            config.ignore + _codes(ignore),
+            config.preview if preview is None else preview,
+        )
+    except ConfigError as error:
+        _fail(str(error))
+
+    diagnostics: List[Diagnostic] = []
+    errors: List[str] = []
+    if list(paths) == [Path("-")]:
+        source = click.get_text_stream("stdin").read()
+        shown = stdin_filename or "-"
+        diagnostics = lint_text(source, shown, _rules_for(shown, rules, config))
+    else:
+        for path in paths or (Path("."),):
+            if not path.exists() and not path.is_symlink():
+                _fail(f"{path}: no such file or directory")
+        exclude = list(config.exclude if config.exclude is not None else ()) + config.extend_exclude
+        for path in discover(list(paths or (Path("."),)), config.root, exclude, config.respect_gitignore):
+            found, error = lint_path(path, _rules_for(str(path), rules, config))
+            diagnostics.extend(found)
+            if error:
+                errors.append(error)
+
+    diagnostics.sort(key=Diagnostic.sort_key)
+    out = click.get_text_stream("stdout")
+    if statistics:
+        report.statistics(diagnostics, out)
+    else:
+        report.FORMATS[output_format](diagnostics, out)
+    for error in errors:
+        click.echo(f"orderlint: error: {error}", err=True)
+    if errors or any(d.code == INTERNAL_ERROR for d in diagnostics):
+        sys.exit(2)
+    sys.exit(1 if diagnostics and not exit_zero else 0)
+
+
+@cli.command()
+@click.argument("target")
+def show(target: str) -> None:
+    """Print what flows through each pipeline of FILE (or the one at FILE:LINE)."""
+    from orderlint.show import show as show_pipelines
+
+    path, line = target, None
+    head, sep, tail = target.rpartition(":")
+    if sep and tail.isdigit():
+        path, line = head, int(tail)
+    try:
+        source = decode(Path(path).read_bytes())
+        ctx = parse(source)
+    except OSError as error:
+        _fail(f"{path}: cannot read: {error.strerror}")
+    except SourceError as error:
+        _fail(f"{path}: {error}")
+    except cst.ParserSyntaxError as error:
+        _fail(f"{path}:{error.raw_line}:{error.raw_column + 1}: could not parse: {error.message}")
+    if not show_pipelines(ctx, path, line, click.get_text_stream("stdout")):
+        where = f" at line {line}" if line is not None else ""
+        click.echo(f"{path}: no transform pipeline found{where}")
+
+
+@cli.command(name="rules")
+@click.option("--all", "include_preview", is_flag=True, default=True, hidden=True)
+def list_rules(include_preview: bool) -> None:
+    """List every rule: code, name, kind, default, fix."""
+    header = ("code", "name", "kind", "default", "fix")
+    rows = [header] + [(r.code, r.name, r.kind, r.default, r.fix) for r in ALL_RULES]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def rule_doc(rule: Rule) -> str:
+    """A rule's documentation, as ``orderlint rule`` prints it and docs/rules.md holds it."""
+    return textwrap.dedent(f"""\
+        # {rule.code} {rule.name}
+
+        kind: {rule.kind} | default: {rule.default} | fix: {rule.fix}
+
+        ## What it does
+        {rule.summary}
+
+        ## Why is this bad?
+        {rule.why}
+
+        ## Example
+        ```python
+        {rule.example}
+        ```
+
+        ## Use instead
+        ```python
+        {rule.use_instead}
+        ```
+        """)
+
+
+@cli.command(name="rule")
+@click.argument("code")
+def explain_rule(code: str) -> None:
+    """Explain one rule: what it detects, why it is bad, an example, what to use instead."""
+    rule = RULES_BY_CODE.get(code.upper())
+    if rule is None:
+        try:
+            validate_selectors([code], "rule")
+        except ConfigError as error:
+            _fail(str(error))
+        _fail(f"`{code}` is a prefix, not a rule code; `orderlint rules` lists them")
+    click.echo(rule_doc(rule).rstrip())
+
+
+def main() -> None:
+    cli(prog_name="orderlint")

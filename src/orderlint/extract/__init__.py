@@ -1,0 +1,1 @@
+"""From the concrete syntax tree to the sequences rules reason about."""

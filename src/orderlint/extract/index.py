@@ -1,0 +1,146 @@
+"""One pass over a module that collects what every extractor needs: imports
+(for name resolution), module-level constants, and the call sites of the
+names the enabled rule families care about, each with its ancestor chain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+import libcst as cst
+
+
+@dataclass(frozen=True)
+class CallSite:
+    node: cst.Call
+    # From the Module down to the call's direct parent.
+    ancestors: Tuple[cst.CSTNode, ...]
+
+    def enclosing(self, *types: type) -> Optional[cst.CSTNode]:
+        for node in reversed(self.ancestors):
+            if isinstance(node, types):
+                return node
+        return None
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """``a.b.c`` for a Name or a chain of Attributes on a Name, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def last_name(node: cst.BaseExpression) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return None
+
+
+def _module_path(node: cst.BaseExpression) -> str:
+    return dotted_name(node) or ""
+
+
+class ModuleIndex(cst.CSTVisitor):
+    """Built by visiting the module once (``module.visit(index)``)."""
+
+    def __init__(self, module: cst.Module, wanted_calls: FrozenSet[str]):
+        self.module = module
+        self.imports: Dict[str, str] = {}
+        self.star_imports: List[str] = []
+        self.constants: Dict[str, cst.BaseExpression] = {}
+        self.calls: Dict[str, List[CallSite]] = {}
+        self._wanted = wanted_calls
+        self._stack: List[cst.CSTNode] = []
+        self._reassigned: set = set()
+
+    # Ancestor tracking.
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        self._stack.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        self._stack.pop()
+        super().on_leave(original_node)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = _module_path(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.imports[alias.asname.name.value] = full
+            else:
+                top = full.split(".")[0]
+                self.imports[top] = top
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None:
+            return
+        module = _module_path(node.module)
+        if isinstance(node.names, cst.ImportStar):
+            self.star_imports.append(module)
+            return
+        for alias in node.names:
+            name = _module_path(alias.name)
+            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            self.imports[local] = f"{module}.{name}"
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(self._stack) != 3:  # Module > SimpleStatementLine > Assign: module level only
+            return
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self._constant(target.target.value, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if len(self._stack) == 3 and isinstance(node.target, cst.Name) and node.value is not None:
+            self._constant(node.target.value, node.value)
+
+    def _constant(self, name: str, value: cst.BaseExpression) -> None:
+        if name in self.constants or name in self._reassigned:
+            self.constants.pop(name, None)
+            self._reassigned.add(name)
+        else:
+            self.constants[name] = value
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = last_name(node.func)
+        if name in self._wanted:
+            # _stack ends with this Call itself: its ancestors are everything before it.
+            self.calls.setdefault(name, []).append(CallSite(node, tuple(self._stack[:-1])))
+
+
+class NameResolver:
+    """Resolves names to qualified names through the module's imports.
+
+    Costs a dictionary look-up per name instead of LibCST's scope analysis; a
+    local variable that shadows an import is not detected (rare in practice).
+    """
+
+    def __init__(self, index: ModuleIndex):
+        self._imports = index.imports
+        self._star = index.star_imports
+
+    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        base = self._imports.get(head)
+        if base is None:
+            return None
+        return f"{base}.{rest}" if rest else base
+
+    def candidates(self, node: cst.BaseExpression) -> List[str]:
+        """The qualified name, or for a bare name under ``from m import *``, each ``m.name``."""
+        qualified = self.qualify(node)
+        if qualified is not None:
+            return [qualified]
+        if isinstance(node, cst.Name):
+            return [f"{module}.{node.value}" for module in reversed(self._star)]
+        return []

@@ -1,0 +1,138 @@
+"""Is a pipeline used for training or for evaluation? Read from the names
+around it: what it is assigned to, the dict key that holds it, the function
+that returns it, the dataset it is passed to (``train=False``, ``split="val"``,
+``valdir``), the branch of ``if is_train:`` it sits in. The innermost
+decisive name wins; a name that says both (``train_test``) decides nothing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional, Tuple
+
+import libcst as cst
+
+from orderlint.extract.index import CallSite, last_name
+
+EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluate", "evaluation", "test", "testing", "inference"})
+# Words that mark intended randomness: training, augmentation, test-time augmentation.
+TRAIN_WORDS = frozenset({"train", "training", "trainval", "aug", "augment", "augmentation", "augmented", "tta"})
+SPLIT_KEYWORDS = frozenset({"split", "mode", "subset", "phase", "stage", "image_set"})
+TRAIN_FLAG_KEYWORDS = frozenset({"train", "is_train", "training", "is_training"})
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+@dataclass(frozen=True)
+class Purpose:
+    kind: str  # "eval" or "train"
+    evidence: str
+
+
+def words(text: str) -> set:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def classify(text: str) -> Optional[str]:
+    found = words(text)
+    is_eval, is_train = bool(found & EVAL_WORDS), bool(found & TRAIN_WORDS)
+    if is_eval and not is_train:
+        return "eval"
+    if is_train and not is_eval:
+        return "train"
+    return None
+
+
+def pipeline_purpose(site: CallSite, code: Callable[[cst.CSTNode], str]) -> Optional[Purpose]:
+    chain = site.ancestors + (site.node,)
+    for depth in range(len(chain) - 2, -1, -1):
+        parent, child = chain[depth], chain[depth + 1]
+        for kind, evidence in _evidence(parent, child, code):
+            if kind is not None:
+                return Purpose(kind, evidence)
+        if isinstance(parent, (cst.ClassDef, cst.Module)):
+            return None
+    return None
+
+
+def _evidence(parent: cst.CSTNode, child: cst.CSTNode, code) -> Iterator[Tuple[Optional[str], str]]:
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+        targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+        for target in targets:
+            name = _target_text(target, code)
+            if name:
+                yield classify(name), f"assigned to `{name}`"
+    elif isinstance(parent, cst.DictElement) and child is parent.value:
+        key = parent.key
+        if isinstance(key, cst.SimpleString):
+            yield classify(key.evaluated_value), f"under the key {code(key)}"
+    elif isinstance(parent, cst.Call) and child is not parent.func:
+        yield from _call_evidence(parent, child, code)
+    elif isinstance(parent, cst.If):
+        yield _branch(parent.test, child is parent.body, code)
+    elif isinstance(parent, cst.IfExp):
+        yield _branch(parent.test, child is parent.body, code)
+    elif isinstance(parent, (cst.FunctionDef, cst.ClassDef)):
+        name = parent.name.value
+        if not name.startswith(("test", "Test")):  # a unit test of the pipeline says nothing about its use
+            yield classify(name), f"in `{name}`"
+
+
+def _target_text(target: cst.BaseExpression, code) -> Optional[str]:
+    if isinstance(target, cst.Name):
+        return target.value
+    if isinstance(target, cst.Attribute):
+        return target.attr.value
+    if isinstance(target, cst.Subscript):
+        return code(target)
+    return None
+
+
+def _call_evidence(call: cst.Call, child, code) -> Iterator[Tuple[Optional[str], str]]:
+    """A pipeline passed to a call (a dataset, usually): the call's other arguments tell the split."""
+    for arg in call.args:
+        if arg is child:
+            continue
+        keyword = arg.keyword.value if arg.keyword else None
+        if keyword in TRAIN_FLAG_KEYWORDS and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
+            yield ("train" if arg.value.value == "True" else "eval"), f"passed with `{keyword}={arg.value.value}`"
+        elif keyword in SPLIT_KEYWORDS and isinstance(arg.value, cst.SimpleString):
+            split = arg.value.evaluated_value
+            kind = "eval" if split in ("val", "valid", "validation", "test", "eval") else (
+                "train" if split in ("train", "trainval") else None)
+            yield kind, f"passed with `{keyword}={code(arg.value)}`"
+        elif keyword is None:
+            for text in _names_in(arg.value):
+                yield classify(text), f"passed with `{text}`"
+    name = last_name(call.func)
+    if name:
+        yield classify(name), f"passed to `{name}`"
+
+
+def _names_in(node: cst.BaseExpression) -> Iterator[str]:
+    """Names and strings of a positional argument, one call deep (``os.path.join(root, "val")``)."""
+    if isinstance(node, cst.Name):
+        yield node.value
+    elif isinstance(node, cst.Attribute):
+        yield node.attr.value
+    elif isinstance(node, cst.SimpleString):
+        yield node.evaluated_value
+    elif isinstance(node, cst.Call):
+        for arg in node.args:
+            if isinstance(arg.value, (cst.Name, cst.Attribute, cst.SimpleString)):
+                yield from _names_in(arg.value)
+
+
+def _branch(test: cst.BaseExpression, in_body: bool, code) -> Tuple[Optional[str], str]:
+    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+    inner = test.expression if negated else test
+    text = code(inner)
+    if words(text) & TRAIN_WORDS - {"train", "training", "trainval"}:
+        return None, ""  # `if args.no_aug:` says nothing about the split
+    kind = classify(text)
+    if kind is None:
+        return None, ""
+    if negated != (not in_body):  # exactly one of "not" and "else" flips the meaning
+        kind = "train" if kind == "eval" else "eval"
+    branch = "body" if in_body else "else branch"
+    return kind, f"in the {branch} of `if {code(test)}`"

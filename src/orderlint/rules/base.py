@@ -1,0 +1,48 @@
+"""What a rule is: a code, a name, documentation, and a predicate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import libcst as cst
+
+from orderlint.extract.sequences import Guard
+
+KINDS = ("crash", "silent", "perf", "deprecated", "safety")
+DOCS_URL = "https://github.com/orderlint/orderlint/blob/main/docs/rules.md"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's verdict on one node, before it gets a file position."""
+
+    node: cst.CSTNode
+    message: str
+    guard: Guard = ()
+
+
+class Rule:
+    code: str
+    name: str
+    kind: str  # e.g. "crash / silent": what happens to the user if the bug ships
+    default: str = "on"  # or "preview"
+    fix: str = "-"  # "safe", "unsafe" or "-"
+    summary: str  # what it detects, one sentence
+    why: str
+    example: str
+    use_instead: str
+
+    @property
+    def preview(self) -> bool:
+        return self.default == "preview"
+
+    @property
+    def url(self) -> str:
+        return f"{DOCS_URL}#{self.code.lower()}-{self.name}"
+
+    def finding(self, node: cst.CSTNode, message: str, *guards: Guard) -> Finding:
+        merged: Tuple[str, ...] = tuple(dict.fromkeys(g for guard in guards for g in guard))
+        if merged:
+            message = f"{message} (when {' and '.join(f'`{g}`' for g in merged)})"
+        return Finding(node, message, merged)
