@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +71,8 @@ def load_config(path: Optional[Path], cwd: Path) -> Config:
     where = f"{path}: [tool.orderlint]"
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
-        hint = difflib.get_close_matches(unknown[0], KNOWN_KEYS, n=1)
-        suggestion = f" (did you mean `{hint[0]}`?)" if hint else ""
+        hint = closest(unknown[0], sorted(KNOWN_KEYS))
+        suggestion = f" (did you mean `{hint}`?)" if hint else ""
         raise ConfigError(f"{where}: unknown key `{unknown[0]}`{suggestion}")
     config = Config(root=path.parent, source=path)
     for key in _LIST_KEYS:
@@ -119,10 +118,25 @@ def validate_selectors(selectors: Iterable[str], where: str) -> None:
         if selector.upper() == "OL000" or selector.upper() == "ALL":
             continue
         if not any(_matches(selector.upper(), rule) for rule in ALL_RULES):
-            codes = [rule.code for rule in ALL_RULES]
-            hint = difflib.get_close_matches(selector.upper(), codes, n=1, cutoff=0.5)
-            suggestion = f"; did you mean `{hint[0]}`?" if hint else "; `orderlint rules` lists them"
+            hint = closest(selector.upper(), [rule.code for rule in ALL_RULES])
+            suggestion = f"; did you mean `{hint}`?" if hint else "; `orderlint rules` lists them"
             raise ConfigError(f"{where}: unknown rule code or prefix `{selector}`{suggestion}")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
+
+
+def closest(word: str, candidates: Sequence[str]) -> Optional[str]:
+    """The candidate fewest edits away (at most 2), for "did you mean" hints."""
+    best = min(candidates, key=lambda c: _edit_distance(word, c), default=None)
+    return best if best is not None and _edit_distance(word, best) <= 2 else None
 
 
 def select_rules(

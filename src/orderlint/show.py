@@ -7,7 +7,8 @@ from typing import List, Optional, TextIO
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from orderlint.catalogue.state import ImageState
-from orderlint.engine import FileContext
+from orderlint.context import FileContext
+from orderlint.extract.pipelines import label, pipelines_of
 from orderlint.interpret import Interpreter, WalkStep
 
 COLUMNS = ("step", "container", "dtype", "range", "channels", "size", "random")
@@ -19,10 +20,10 @@ def _cell(value) -> str:
 
 def _row(ctx: FileContext, walked: WalkStep) -> List[str]:
     state: ImageState = walked.after
-    label = ctx.label(walked.step) + ("  (maybe)" if walked.maybe else "")
+    name = label(ctx, walked.step) + ("  (maybe)" if walked.maybe else "")
     if walked.outcome.fails:
-        label += f"  !! {walked.outcome.kind}"
-    return [label, _cell(state.container), _cell(state.dtype), _cell(state.range), _cell(state.channels),
+        name += f"  !! {walked.outcome.kind}"
+    return [name, _cell(state.container), _cell(state.dtype), _cell(state.range), _cell(state.channels),
             _cell(state.size), "yes" if state.random else "no"]
 
 
@@ -39,7 +40,7 @@ def show(ctx: FileContext, path: str, line: Optional[int], out: TextIO) -> int:
     positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
     interpreter = Interpreter(ctx.code)
     shown = 0
-    for pipeline in ctx.pipelines:
+    for pipeline in pipelines_of(ctx):
         where = positions[pipeline.node]
         if line is not None and not where.start.line <= line <= where.end.line:
             continue

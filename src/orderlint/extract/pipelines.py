@@ -143,3 +143,24 @@ class PipelineExtractor:
 
 def _all_unknown(transform: Transform) -> Dict[str, Any]:
     return {param: UNKNOWN for param in transform.params}
+
+
+def pipelines_of(ctx) -> List[Pipeline]:
+    """Every Compose pipeline of the file (computed once per file)."""
+
+    def extract() -> List[Pipeline]:
+        extractor = PipelineExtractor(ctx.module, ctx.resolver, ctx.evaluate, ctx.tracer)
+        return extractor.pipelines(ctx.index.calls.get("Compose", []))
+
+    return ctx.memo("pipelines", extract)
+
+
+def transform_of(ctx, func: cst.BaseExpression) -> Optional[Transform]:
+    return ctx.memo("transform-resolver", lambda: TransformResolver(ctx.resolver))(func)
+
+
+def label(ctx, step: Step) -> str:
+    """How a message names a step: its callee as written (``T.Normalize``)."""
+    if isinstance(step.node, cst.Call):
+        return ctx.label_call(step.node)
+    return ctx.code(step.node) if step.node is not None else "<unknown step>"

@@ -1,11 +1,12 @@
-"""The rule registry: every rule orderlint ships, by code."""
+"""The registry: every rule family and rule orderlint ships."""
 
 from __future__ import annotations
 
 from typing import Dict, List
 
-from orderlint.rules.base import Rule
-from orderlint.rules.transforms import TRANSFORM_RULES
+from orderlint.rules import transforms
+from orderlint.rules.base import Family, Rule
 
-ALL_RULES: List[Rule] = [*TRANSFORM_RULES]
+FAMILIES: List[Family] = [transforms.FAMILY]
+ALL_RULES: List[Rule] = [rule for family in FAMILIES for rule in family.rules]
 RULES_BY_CODE: Dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}

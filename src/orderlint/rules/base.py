@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import Callable, FrozenSet, Iterator, Sequence, Tuple
 
 import libcst as cst
 
@@ -46,3 +46,19 @@ class Rule:
         if merged:
             message = f"{message} (when {' and '.join(f'`{g}`' for g in merged)})"
         return Finding(node, message, merged)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Rules that share one extraction. A file is parsed for a family only when
+    its text contains one of the ``triggers``; the index records the call sites
+    named in ``call_names`` for the family's extractor."""
+
+    name: str
+    triggers: Tuple[str, ...]
+    call_names: FrozenSet[str]
+    rules: Tuple[Rule, ...]
+    run: Callable[..., Iterator[Tuple[Rule, Finding]]]  # (FileContext, enabled rules) -> findings
+
+    def triggered_by(self, source: str) -> bool:
+        return any(trigger in source for trigger in self.triggers)

@@ -7,9 +7,10 @@ from typing import Iterator, Optional
 
 from orderlint.catalogue.state import FLOAT, NORMALIZED, RANGE_255, TENSOR, UINT8
 from orderlint.catalogue.transforms import CONVERSION, CROP, NORMALIZE, PIXEL_OP, RANGE_SENSITIVE, RESIZE, TO_PIL, V1, V2, has_role
-from orderlint.extract.pipelines import Pipeline, Step
-from orderlint.interpret import Walk, WalkStep, is_random, normalize_direction, requested_size
-from orderlint.rules.base import Finding, Rule
+from orderlint.extract.pipelines import Pipeline, Step, label, pipelines_of, transform_of
+from orderlint.extract.purpose import pipeline_purpose
+from orderlint.interpret import Interpreter, Walk, WalkStep, is_random, requested_size
+from orderlint.rules.base import Family, Finding, Rule
 
 
 class PipelineRule(Rule):
@@ -56,12 +57,12 @@ class TensorTransformBeforeToTensor(PipelineRule):
             step, ns = current.step, current.step.transform.namespace
             if current.outcome.kind == "passthrough":
                 effect = (f"{ns} passes the PIL image through untouched, so it does nothing and the data is still "
-                          f"uint8 after `{ctx.label(conversion.step)}`")
+                          f"uint8 after `{label(ctx, conversion.step)}`")
             else:
                 effect = f"on the PIL image it {_error(current.outcome.error)}"
             yield self.finding(
                 step.node,
-                f"`{ctx.label(step)}` runs before `{ctx.label(conversion.step)}`: {effect}; move it after the conversion",
+                f"`{label(ctx, step)}` runs before `{label(ctx, conversion.step)}`: {effect}; move it after the conversion",
                 step.guard, conversion.step.guard,
             )
 
@@ -80,10 +81,10 @@ class DoubleToTensor(PipelineRule):
             step = current.step
             if _has(step, CONVERSION) and current.before.container == TENSOR and current.outcome.kind == "crash":
                 earlier = _last_before(walk, index, CONVERSION)
-                source = f" (already converted by `{ctx.label(earlier.step)}`)" if earlier else ""
+                source = f" (already converted by `{label(ctx, earlier.step)}`)" if earlier else ""
                 yield self.finding(
                     step.node,
-                    f"`{ctx.label(step)}` receives a tensor{source}: v1 {_error(current.outcome.error)}; remove the second conversion",
+                    f"`{label(ctx, step)}` receives a tensor{source}: v1 {_error(current.outcome.error)}; remove the second conversion",
                     step.guard, earlier.step.guard if earlier else (),
                 )
 
@@ -116,7 +117,7 @@ class AugmentAfterNormalize(PipelineRule):
                 effect = "it assumes values in [0, 1] and clamps the normalized data, zeroing every negative value"
             yield self.finding(
                 step.node,
-                f"`{ctx.label(step)}` runs after `{ctx.label(normalize.step) if normalize else 'Normalize'}`: "
+                f"`{label(ctx, step)}` runs after `{label(ctx, normalize.step) if normalize else 'Normalize'}`: "
                 f"{effect}; move it before Normalize",
                 step.guard, normalize.step.guard if normalize else (),
             )
@@ -143,7 +144,7 @@ class DoubleNormalize(PipelineRule):
             first = _last_before(walk, index, NORMALIZE)
             yield self.finding(
                 step.node,
-                f"`{ctx.label(step)}` normalizes data that `{ctx.label(first.step) if first else 'Normalize'}` already "
+                f"`{label(ctx, step)}` normalizes data that `{label(ctx, first.step) if first else 'Normalize'}` already "
                 "normalized: the model receives a doubly shifted and scaled input; remove one",
                 step.guard, first.step.guard if first else (),
             )
@@ -174,12 +175,12 @@ class UnscaledFloatConversion(PipelineRule):
             if consumer is None:
                 where = "to the end of the pipeline"
             elif _has(consumer.step, NORMALIZE) and consumer.before.range == RANGE_255 and consumer.before.dtype == FLOAT:
-                where = f"into `{ctx.label(consumer.step)}`"
+                where = f"into `{label(ctx, consumer.step)}`"
             else:
                 continue
             yield self.finding(
                 step.node,
-                f"`{ctx.label(step)}` casts uint8 data to float without `scale=True`: values stay in 0..255 {where}; "
+                f"`{label(ctx, step)}` casts uint8 data to float without `scale=True`: values stay in 0..255 {where}; "
                 "pass `scale=True`",
                 step.guard,
             )
@@ -199,11 +200,11 @@ class NormalizeUint8(PipelineRule):
             step = current.step
             if _has(step, NORMALIZE) and current.before.input_kind == UINT8 and current.outcome.kind == "crash":
                 source = _last_before(walk, index, CONVERSION)
-                origin = f" (from `{ctx.label(source.step)}`)" if source else ""
+                origin = f" (from `{label(ctx, source.step)}`)" if source else ""
                 fix = "v2.ToDtype(torch.float32, scale=True)" if step.transform.namespace == V2 else "T.ConvertImageDtype(torch.float)"
                 yield self.finding(
                     step.node,
-                    f"`{ctx.label(step)}` receives uint8 data{origin}: it {_error(current.outcome.error)}; "
+                    f"`{label(ctx, step)}` receives uint8 data{origin}: it {_error(current.outcome.error)}; "
                     f"convert to float with `{fix}` first",
                     step.guard, source.step.guard if source else (),
                 )
@@ -221,7 +222,7 @@ class DeprecatedV2ToTensor(Rule):
 
     def check_calls(self, ctx) -> Iterator[Finding]:
         for site in ctx.index.calls.get("ToTensor", ()):
-            transform = ctx.transform_of(site.node.func)
+            transform = transform_of(ctx, site.node.func)
             if transform is not None and transform.deprecated:
                 yield self.finding(site.node, f"`{ctx.label_call(site.node)}` is deprecated: {transform.deprecated}")
 
@@ -240,7 +241,7 @@ class RandomTransformInEvalPipeline(PipelineRule):
     use_instead = "val_transform = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor()])"
 
     def check(self, walk, pipeline, ctx):
-        purpose = ctx.purpose(pipeline)
+        purpose = ctx.memo(("purpose", id(pipeline.node)), lambda: pipeline_purpose(pipeline.site, ctx.code))
         if purpose is None or purpose.kind != "eval":
             return
         for current in walk.steps:
@@ -248,7 +249,7 @@ class RandomTransformInEvalPipeline(PipelineRule):
             if is_random(step) and not step.inner:
                 yield self.finding(
                     step.node,
-                    f"`{ctx.label(step)}` is random, but this pipeline is used for evaluation ({purpose.evidence}): "
+                    f"`{label(ctx, step)}` is random, but this pipeline is used for evaluation ({purpose.evidence}): "
                     "results change from run to run; use a deterministic transform",
                     step.guard,
                 )
@@ -287,8 +288,8 @@ class CropLargerThanResize(PipelineRule):
                            if step.transform.name == "RandomCrop" else "silently pads the image with zeros")
             yield self.finding(
                 step.node,
-                f"`{ctx.label(step)}` crops {crop[0]}x{crop[1]} from an image resized to {size} by "
-                f"`{ctx.label(resize.step) if resize else 'Resize'}`: it {consequence}",
+                f"`{label(ctx, step)}` crops {crop[0]}x{crop[1]} from an image resized to {size} by "
+                f"`{label(ctx, resize.step) if resize else 'Resize'}`: it {consequence}",
                 step.guard, resize.step.guard if resize else (),
             )
 
@@ -326,7 +327,7 @@ class NormalizeChannelMismatch(PipelineRule):
                 continue
             consequence = ("raises `RuntimeError: output with shape ... doesn't match the broadcast shape`"
                            if step.transform.namespace == V1 else "silently broadcasts the image to the statistics' channel count")
-            yield self.finding(step.node, f"`{ctx.label(step)}`: {problem}; {step.transform.namespace} {consequence}", step.guard)
+            yield self.finding(step.node, f"`{label(ctx, step)}`: {problem}; {step.transform.namespace} {consequence}", step.guard)
 
 
 class PixelOpBeforeResize(PipelineRule):
@@ -352,7 +353,7 @@ class PixelOpBeforeResize(PipelineRule):
             if resize is not None:
                 yield self.finding(
                     step.node,
-                    f"`{ctx.label(step)}` runs before `{ctx.label(resize.step)}`: its pixel parameters apply at the "
+                    f"`{label(ctx, step)}` runs before `{label(ctx, resize.step)}`: its pixel parameters apply at the "
                     "input resolution, not the resized one",
                     step.guard, resize.step.guard,
                 )
@@ -374,7 +375,7 @@ class ToPilAfterNormalize(PipelineRule):
                 normalize = _last_before(walk, index, NORMALIZE)
                 yield self.finding(
                     step.node,
-                    f"`{ctx.label(step)}` converts normalized data to uint8: negative and above-1 values wrap or clip; "
+                    f"`{label(ctx, step)}` converts normalized data to uint8: negative and above-1 values wrap or clip; "
                     "denormalize first or convert before Normalize",
                     step.guard, normalize.step.guard if normalize else (),
                 )
@@ -403,11 +404,11 @@ class Uint8AugmentOnFloat(PipelineRule):
             if step.transform is None or step.transform.namespace != V1 or _has(step, NORMALIZE):
                 continue
             source = _last_before(walk, index, CONVERSION)
-            origin = f" (produced by `{ctx.label(source.step)}`)" if source else ""
+            origin = f" (produced by `{label(ctx, source.step)}`)" if source else ""
             how = "intermittently, depending on the operation drawn, " if current.outcome.kind == "intermittent" else ""
             yield self.finding(
                 step.node,
-                f"`{ctx.label(step)}` receives float tensors{origin}: v1 {how}{_error(current.outcome.error)}; "
+                f"`{label(ctx, step)}` receives float tensors{origin}: v1 {how}{_error(current.outcome.error)}; "
                 "move it before the conversion",
                 step.guard, source.step.guard if source else (),
             )
@@ -428,3 +429,23 @@ TRANSFORM_RULES = [
     ToPilAfterNormalize(),
     Uint8AugmentOnFloat(),
 ]
+
+
+def run(ctx, rules) -> Iterator[tuple]:
+    pipeline_rules = [r for r in rules if isinstance(r, PipelineRule)]
+    if pipeline_rules:
+        interpreter = Interpreter(ctx.code)
+        for pipeline in pipelines_of(ctx):
+            for path in pipeline.paths:
+                walk = interpreter.walk(path)
+                for rule in pipeline_rules:
+                    for finding in rule.check(walk, pipeline, ctx):
+                        yield rule, finding
+    for rule in rules:
+        if isinstance(rule, DeprecatedV2ToTensor):
+            for finding in rule.check_calls(ctx):
+                yield rule, finding
+
+
+# Every torchvision transform import spells "transforms".
+FAMILY = Family("transforms", ("transforms",), frozenset({"Compose", "ToTensor"}), tuple(TRANSFORM_RULES), run)

@@ -1,0 +1,35 @@
+"""One parsed file as every rule family sees it: the tree, its index, name
+resolution, value evaluation and sequence tracing, each built once."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Hashable
+
+import libcst as cst
+
+from orderlint.extract.index import ModuleIndex, NameResolver
+from orderlint.extract.sequences import SequenceTracer
+from orderlint.extract.values import Evaluator
+
+
+class FileContext:
+    def __init__(self, module: cst.Module, index: ModuleIndex):
+        self.module = module
+        self.index = index
+        self.resolver = NameResolver(index)
+        self.evaluate = Evaluator(self.resolver.qualify, index.constants)
+        self.tracer = SequenceTracer(module, self.evaluate)
+        self._memo: Dict[Hashable, Any] = {}
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node).strip()
+
+    def label_call(self, call: cst.Call) -> str:
+        """How a message names a call: its callee as written (``T.Normalize``)."""
+        return self.code(call.func)
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """Computes an extraction once per file, whichever rule asks first."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
