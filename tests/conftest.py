@@ -6,19 +6,6 @@ from click.testing import CliRunner
 
 from orderlint.cli import cli
 
-BUGGY = """\
-import torchvision.transforms as T
-
-pipeline = T.Compose([T.Normalize([0.5], [0.5]), T.ToTensor()])
-"""
-
-CLEAN = """\
-import torchvision.transforms as T
-
-pipeline = T.Compose([T.ToTensor(), T.Normalize([0.5], [0.5])])
-"""
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A temporary working directory; returns a helper that writes files into it."""

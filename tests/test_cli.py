@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import BUGGY, CLEAN
+from samples import BUGGY, CLEAN
 
 
 def test_finding_is_reported_with_clickable_location_and_exit_1(project, run):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import BUGGY
+from samples import BUGGY
 
 
 def test_select_and_ignore_from_pyproject(project, run):
