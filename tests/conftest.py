@@ -5,6 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from orderlint.cli import cli
+from samples import CLEAN
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
