@@ -189,24 +189,26 @@ _EFFECTS: Dict[str, Callable] = {
 }
 
 
-def initial_state(path: Sequence[Step]) -> ImageState:
+def initial_state(path: Sequence[Step], channels: Optional[int] = None) -> ImageState:
     """A pipeline that converts to a tensor is fed PIL images (or arrays): that is what its conversion accepts."""
+    start = UNKNOWN_STATE
     for step in path:
         transform = step.transform
         if transform is None or transform.effect in ("to_pil", "unknown") or transform.opaque:
-            return UNKNOWN_STATE
+            break
         if catalogue.CONVERSION in transform.roles:
-            return PIL_INPUT
-    return UNKNOWN_STATE
+            start = PIL_INPUT
+            break
+    return start.with_(channels=channels)
 
 
 class Interpreter:
     def __init__(self, code: Callable):
         self._code = code  # source text of a node, to compare non-literal arguments
 
-    def walk(self, path: Tuple[Step, ...]) -> Walk:
+    def walk(self, path: Tuple[Step, ...], channels: Optional[int] = None) -> Walk:
         steps: List[WalkStep] = []
-        self._walk_sequence(path, initial_state(path), steps, maybe=False)
+        self._walk_sequence(path, initial_state(path, channels), steps, maybe=False)
         return Walk(path, tuple(steps))
 
     def _walk_sequence(self, path, state: ImageState, out: List[WalkStep], maybe: bool) -> ImageState:

@@ -47,7 +47,7 @@ def show(ctx: FileContext, path: str, line: Optional[int], out: TextIO) -> int:
         shown += 1
         out.write(f"{path}:{where.start.line}:{where.start.column + 1}: {ctx.label_call(pipeline.node)} ({pipeline.namespace})\n")
         for number, path_steps in enumerate(pipeline.paths, start=1):
-            walk = interpreter.walk(path_steps)
+            walk = interpreter.walk(path_steps, pipeline.input_channels)
             guards = list(dict.fromkeys(g for step in path_steps for g in step.guard))
             if len(pipeline.paths) > 1:
                 condition = " and ".join(f"`{g}`" for g in guards) if guards else "no condition"

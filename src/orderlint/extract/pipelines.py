@@ -8,9 +8,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import libcst as cst
 
+from orderlint.catalogue import datasets
 from orderlint.catalogue import transforms as catalogue
 from orderlint.catalogue.transforms import CONTAINER, Transform
 from orderlint.extract.index import CallSite, NameResolver
+from orderlint.extract.purpose import consumers
 from orderlint.extract.sequences import OPAQUE, Element, Env, Guard, SequenceTracer, cap, product
 from orderlint.extract.values import UNKNOWN, Evaluator
 
@@ -47,6 +49,8 @@ class Pipeline:
     namespace: str
     paths: Tuple[Tuple[Step, ...], ...]
     env: Env
+    # Channels of the images it receives, when the dataset it is passed to says (MNIST: 1).
+    input_channels: Optional[int] = None
 
     @property
     def node(self) -> cst.Call:
@@ -81,6 +85,7 @@ def bind_arguments(call: cst.Call, params: Tuple[str, ...]) -> Optional[Dict[str
 class PipelineExtractor:
     def __init__(self, module: cst.Module, resolver: NameResolver, evaluate: Evaluator, tracer: SequenceTracer):
         self._module = module
+        self._resolver = resolver
         self._evaluate = evaluate
         self._tracer = tracer
         self.transform_of = TransformResolver(resolver)
@@ -92,8 +97,16 @@ class PipelineExtractor:
             if transform is None or transform.name != "Compose":
                 continue
             env = self._tracer.env_at(site)
-            found.append(Pipeline(site, transform.namespace, self._sequence_paths(site.node, env, (), 0), env))
+            paths = self._sequence_paths(site.node, env, (), 0)
+            found.append(Pipeline(site, transform.namespace, paths, env, self._input_channels(site)))
         return found
+
+    def _input_channels(self, site: CallSite) -> Optional[int]:
+        for call, _ in consumers(site):
+            channels = datasets.input_channels(self._resolver.qualify(call.func))
+            if channels is not None:
+                return channels
+        return None
 
     def _sequence_paths(self, call: cst.Call, env: Env, guard: Guard, depth: int) -> Tuple[Tuple[Step, ...], ...]:
         bound = bind_arguments(call, ("transforms",))

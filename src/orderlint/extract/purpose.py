@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
-from orderlint.extract.index import CallSite, last_name
+from orderlint.extract.index import CallSite, dotted_name, last_name
 
 EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluate", "evaluation", "test", "testing", "inference"})
 # Words that mark intended randomness: training, augmentation, test-time augmentation.
@@ -44,6 +44,7 @@ def classify(text: str) -> Optional[str]:
 
 
 def pipeline_purpose(site: CallSite, code: Callable[[cst.CSTNode], str]) -> Optional[Purpose]:
+    """From the names around the pipeline, innermost first; failing that, from the calls its variable is passed to."""
     chain = site.ancestors + (site.node,)
     for depth in range(len(chain) - 2, -1, -1):
         parent, child = chain[depth], chain[depth + 1]
@@ -51,8 +52,47 @@ def pipeline_purpose(site: CallSite, code: Callable[[cst.CSTNode], str]) -> Opti
             if kind is not None:
                 return Purpose(kind, evidence)
         if isinstance(parent, (cst.ClassDef, cst.Module)):
-            return None
+            break
+    for call, arg in consumers(site):
+        for kind, evidence in _call_evidence(call, arg, code, by_callee=False):
+            if kind == "eval":
+                return Purpose(kind, f"{_variable(site)} is {evidence}")
     return None
+
+
+def _variable(site: CallSite) -> Optional[str]:
+    """The name a pipeline is assigned to (``tf = Compose(...)``), if any."""
+    parent = site.ancestors[-1] if site.ancestors else None
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+        return dotted_name(parent.targets[0].target)
+    if isinstance(parent, cst.AnnAssign):
+        return dotted_name(parent.target)
+    return None
+
+
+class _ArgumentUses(cst.CSTVisitor):
+    def __init__(self, name: str):
+        self.name = name
+        self.found: List[Tuple[cst.Call, cst.Arg]] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for arg in node.args:
+            if dotted_name(arg.value) == self.name:
+                self.found.append((node, arg))
+
+
+def consumers(site: CallSite) -> List[Tuple[cst.Call, cst.Arg]]:
+    """The calls a pipeline is handed to: the call it is written in, or those that receive its variable."""
+    parent = site.ancestors[-1] if site.ancestors else None
+    if isinstance(parent, cst.Arg) and len(site.ancestors) > 1 and isinstance(site.ancestors[-2], cst.Call):
+        return [(site.ancestors[-2], parent)]
+    name = _variable(site)
+    if name is None:
+        return []
+    scope = site.enclosing(cst.FunctionDef, cst.Module)
+    uses = _ArgumentUses(name)
+    scope.visit(uses)
+    return uses.found
 
 
 def _evidence(parent: cst.CSTNode, child: cst.CSTNode, code) -> Iterator[Tuple[Optional[str], str]]:
@@ -88,10 +128,11 @@ def _target_text(target: cst.BaseExpression, code) -> Optional[str]:
     return None
 
 
-def _call_evidence(call: cst.Call, child, code) -> Iterator[Tuple[Optional[str], str]]:
-    """A pipeline passed to a call (a dataset, usually): the call's other arguments tell the split."""
+def _call_evidence(call: cst.Call, child, code, by_callee: bool = True) -> Iterator[Tuple[Optional[str], str]]:
+    """A pipeline passed to a call (a dataset, usually): the call's other arguments tell the split,
+    and, for a pipeline written inside the call, the callee's name (``build_val_dataset(...)``)."""
     for arg in call.args:
-        if arg is child:
+        if arg is child or arg.value is child:
             continue
         keyword = arg.keyword.value if arg.keyword else None
         if keyword in TRAIN_FLAG_KEYWORDS and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
@@ -105,7 +146,7 @@ def _call_evidence(call: cst.Call, child, code) -> Iterator[Tuple[Optional[str],
             for text in _names_in(arg.value):
                 yield classify(text), f"passed with `{text}`"
     name = last_name(call.func)
-    if name:
+    if name and by_callee:
         yield classify(name), f"passed to `{name}`"
 
 

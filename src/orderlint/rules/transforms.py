@@ -437,7 +437,7 @@ def run(ctx, rules) -> Iterator[tuple]:
         interpreter = Interpreter(ctx.code)
         for pipeline in pipelines_of(ctx):
             for path in pipeline.paths:
-                walk = interpreter.walk(path)
+                walk = interpreter.walk(path, pipeline.input_channels)
                 for rule in pipeline_rules:
                     for finding in rule.check(walk, pipeline, ctx):
                         yield rule, finding
