@@ -134,12 +134,21 @@ def _convert_dtype(step: Step, state: ImageState) -> ImageState:
 
 
 def normalize_direction(step: Step, state: ImageState, code: Callable) -> Optional[str]:
-    """'forward' (normalizes), 'inverse' (undoes an earlier Normalize), or None when unknowable."""
-    if state.range != NORMALIZED:
-        return "forward"
+    """'forward' (normalizes), 'inverse' (undoes an earlier Normalize), or None when unknowable.
+
+    The denormalize idiom ``Normalize(-m/s, 1/s)`` has negative means and stds above 1; a Normalize
+    with only one of the two is half of a two-step inverse (``Normalize(0, 1/s)``, ``Normalize(-m, 1)``).
+    """
     mean, std = step.args.get("mean", UNKNOWN), step.args.get("std", UNKNOWN)
-    if _numbers(mean) and _numbers(std):
-        return "inverse" if any(m < 0 for m in mean) or any(s > 1 for s in std) else "forward"
+    known = _numbers(mean) and _numbers(std)
+    negative_mean = known and any(m < 0 for m in mean)
+    widening_std = known and any(s > 1 for s in std)
+    if state.range != NORMALIZED:
+        return None if negative_mean else "forward"
+    if known:
+        if negative_mean and widening_std:
+            return "inverse"
+        return None if negative_mean or widening_std else "forward"
     if state.normalized_by is not None and state.normalized_by == _normalize_signature(step, code):
         return "forward"
     return None
@@ -217,6 +226,8 @@ class Interpreter:
         return state
 
     def _walk_step(self, step: Step, state: ImageState, out: List[WalkStep], maybe: bool) -> ImageState:
+        if step.args.get("p") == 0:
+            return state  # applied with probability 0: never runs
         transform = step.transform
         outcome = outcome_of(step, state)
         random = state.random or is_random(step)

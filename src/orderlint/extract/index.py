@@ -56,7 +56,8 @@ class ModuleIndex(cst.CSTVisitor):
         self.star_imports: List[str] = []
         self.constants: Dict[str, cst.BaseExpression] = {}
         self.calls: Dict[str, List[CallSite]] = {}
-        self._wanted = wanted_calls
+        self._wanted = set(wanted_calls)
+        self._canonical = frozenset(wanted_calls)
         self._stack: List[cst.CSTNode] = []
         self._reassigned: set = set()
 
@@ -89,6 +90,8 @@ class ModuleIndex(cst.CSTVisitor):
             name = _module_path(alias.name)
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
             self.imports[local] = f"{module}.{name}"
+            if name in self._wanted:
+                self._wanted.add(local)  # `from ... import Compose as C`: record calls to C too
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(self._stack) != 3:  # Module > SimpleStatementLine > Assign: module level only
@@ -112,7 +115,8 @@ class ModuleIndex(cst.CSTVisitor):
         name = last_name(node.func)
         if name in self._wanted:
             # _stack ends with this Call itself: its ancestors are everything before it.
-            self.calls.setdefault(name, []).append(CallSite(node, tuple(self._stack[:-1])))
+            canonical = self.imports.get(name, name).rsplit(".", 1)[-1] if name not in self._canonical else name
+            self.calls.setdefault(canonical, []).append(CallSite(node, tuple(self._stack[:-1])))
 
 
 class NameResolver:

@@ -136,7 +136,7 @@ class PipelineExtractor:
         bound = bind_arguments(node, transform.params)
         if bound is None:
             return ((Step(node, transform, args=_all_unknown(transform), guard=item.guard),),)
-        args = {name: self._evaluate(value) for name, value in bound.items()}
+        args = {name: self._evaluate(self._tracer.value_of(value, env)) for name, value in bound.items()}
         inner: Tuple[Tuple[Step, ...], ...] = ()
         if CONTAINER in transform.roles:
             inner = self._container_inner(transform, bound.get("transforms"), env, depth)

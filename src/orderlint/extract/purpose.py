@@ -112,6 +112,8 @@ def _evidence(parent: cst.CSTNode, child: cst.CSTNode, code) -> Iterator[Tuple[O
         yield _branch(parent.test, child is parent.body, code)
     elif isinstance(parent, cst.IfExp):
         yield _branch(parent.test, child is parent.body, code)
+    elif isinstance(parent, cst.IndentedBlock):
+        yield from _after_early_return(parent, child, code)
     elif isinstance(parent, (cst.FunctionDef, cst.ClassDef)):
         name = parent.name.value
         if not name.startswith(("test", "Test")):  # a unit test of the pipeline says nothing about its use
@@ -164,16 +166,39 @@ def _names_in(node: cst.BaseExpression) -> Iterator[str]:
                 yield from _names_in(arg.value)
 
 
-def _branch(test: cst.BaseExpression, in_body: bool, code) -> Tuple[Optional[str], str]:
-    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
-    inner = test.expression if negated else test
-    text = code(inner)
-    if words(text) & TRAIN_WORDS - {"train", "training", "trainval"}:
-        return None, ""  # `if args.no_aug:` says nothing about the split
+def condition_purpose(condition: str) -> Optional[str]:
+    """What holds where ``condition`` is true: `is_train` -> train, `not is_train` -> eval, `split == "val"` -> eval."""
+    negated = condition.startswith("not ")
+    text = condition[4:].strip("() ") if negated else condition
+    if words(text) & (TRAIN_WORDS - {"train", "training", "trainval"}):
+        return None  # `if args.no_aug:` says nothing about the split
+    if "!=" in text:
+        negated, text = not negated, text.replace("!=", "==")
     kind = classify(text)
-    if kind is None:
-        return None, ""
-    if negated != (not in_body):  # exactly one of "not" and "else" flips the meaning
-        kind = "train" if kind == "eval" else "eval"
+    if kind is None or not negated:
+        return kind
+    return "train" if kind == "eval" else "eval"
+
+
+def _branch(test: cst.BaseExpression, in_body: bool, code) -> Tuple[Optional[str], str]:
+    text = code(test)
+    kind = condition_purpose(text if in_body else f"not ({text})")
     branch = "body" if in_body else "else branch"
-    return kind, f"in the {branch} of `if {code(test)}`"
+    return kind, f"in the {branch} of `if {text}`"
+
+
+def _after_early_return(block: cst.IndentedBlock, statement, code) -> Iterator[Tuple[Optional[str], str]]:
+    """``if is_train: return ...`` earlier in the block: what follows is the other case."""
+    for earlier in block.body:
+        if earlier is statement:
+            return
+        if isinstance(earlier, cst.If) and earlier.orelse is None and _exits(earlier.body):
+            kind, _ = _branch(earlier.test, False, code)
+            yield kind, f"after `if {code(earlier.test)}: return`"
+
+
+def _exits(body: cst.BaseSuite) -> bool:
+    last = body.body[-1] if isinstance(body, cst.IndentedBlock) and body.body else None
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], (cst.Return, cst.Raise))
+    return False

@@ -46,6 +46,8 @@ Path = Tuple[Item, ...]
 @dataclass(frozen=True)
 class ListValue:
     paths: Tuple[Path, ...]
+    # The expression assigned, when the list was assigned once and never changed (for its literal value).
+    source: Optional[cst.BaseExpression] = None
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,33 @@ class SequenceTracer:
         """The bindings in effect just before the statement that holds ``site``."""
         chain = set(map(id, site.ancestors))
         scope = site.enclosing(cst.FunctionDef, cst.ClassDef, cst.Module)
-        env: Env = {}
+        env: Env = self._class_attributes(site, scope)
         body = scope.body.body if isinstance(scope, (cst.FunctionDef, cst.ClassDef)) else scope.body
         if isinstance(body, Sequence):
             self._run(body, env, (), chain)
         return env
+
+    def _class_attributes(self, site: CallSite, scope) -> Env:
+        """In a method, the class body's assignments, seen as ``self.NAME`` and ``cls.NAME``."""
+        if not isinstance(scope, cst.FunctionDef):
+            return {}
+        position = site.ancestors.index(scope)
+        if position < 2 or not isinstance(site.ancestors[position - 2], cst.ClassDef):
+            return {}
+        class_env: Env = {}
+        self._run(site.ancestors[position - 2].body.body, class_env, (), set())
+        return {f"{owner}.{name}": binding for name, binding in class_env.items() for owner in ("self", "cls")}
+
+    def value_of(self, node: cst.BaseExpression, env: Env) -> cst.BaseExpression:
+        """The expression a variable holds when it was assigned exactly once, else the node itself."""
+        binding = self.lookup(env, node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        if binding and len(binding) == 1:
+            held = binding[0]
+            if isinstance(held, ExprValue):
+                return held.node
+            if held.source is not None:
+                return held.source
+        return node
 
     def _module_bindings(self) -> Env:
         if self._module_env is None:
@@ -225,7 +249,7 @@ class SequenceTracer:
 
     def _bind(self, value: cst.BaseExpression, env: Env, guard: Guard) -> Binding:
         if self._is_list_expression(value, env):
-            return (ListValue(self.paths(value, env, guard)),)
+            return (ListValue(self.paths(value, env, guard), value),)
         return (ExprValue(value, guard),)
 
     def _is_list_expression(self, node, env: Env) -> bool:
@@ -236,9 +260,10 @@ class SequenceTracer:
         if isinstance(node, (cst.Name, cst.Attribute)):
             binding = self.lookup(env, node)
             return bool(binding) and all(isinstance(v, ListValue) for v in binding)
-        if isinstance(node, cst.Call) and dotted_name(node.func) in ("list", "tuple") and len(node.args) == 1:
-            return True
-        return False
+        if isinstance(node, cst.IfExp):
+            return self._is_list_expression(node.body, env) or self._is_list_expression(node.orelse, env)
+        copied = _copied(node)
+        return copied is not None and (isinstance(copied, (cst.List, cst.Tuple)) or self._is_list_expression(copied, env))
 
     def _method_call(self, call: cst.Call, env: Env, guard: Guard) -> None:
         if not isinstance(call.func, cst.Attribute):
@@ -300,13 +325,18 @@ class SequenceTracer:
             if binding and all(isinstance(v, ListValue) for v in binding):
                 return cap(tuple(p for v in binding for p in v.paths))
             return ((OPAQUE,),)
-        if isinstance(node, cst.Call) and len(node.args) == 1 and not node.args[0].keyword:
-            if dotted_name(node.func) in ("list", "tuple", "copy.copy", "copy.deepcopy"):
-                return self.paths(node.args[0].value, env, guard)
+        copied = _copied(node)
+        if copied is not None:
+            return self.paths(copied, env, guard)
         return ((OPAQUE,),)
 
     def _element_paths(self, node: cst.BaseExpression, env: Env, guard: Guard) -> Tuple[Path, ...]:
         """One element, with a name resolved to what was assigned to it (each assignment a path)."""
+        if isinstance(node, cst.IfExp):
+            return cap(
+                self._element_paths(node.body, env, guard + (self.code(node.test),))
+                + self._element_paths(node.orelse, env, guard + (self.negated(node.test),))
+            )
         if isinstance(node, (cst.Name, cst.Attribute)):
             binding = self.lookup(env, node)
             if binding and all(isinstance(v, ExprValue) for v in binding):
@@ -316,6 +346,18 @@ class SequenceTracer:
     def resolve(self, node: cst.BaseExpression, env: Env) -> Tuple[Element, ...]:
         """The expressions a single name may hold (itself when it is not a traced variable)."""
         return tuple(path[0] for path in self._element_paths(node, env, ()) if isinstance(path[0], Element))
+
+
+def _copied(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """``x`` for ``list(x)``, ``tuple(x)``, ``copy.copy(x)``, ``copy.deepcopy(x)``, ``x.copy()``."""
+    if not isinstance(node, cst.Call):
+        return None
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "copy" and not node.args:
+        return node.func.value
+    if len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star:
+        if dotted_name(node.func) in ("list", "tuple", "copy.copy", "copy.deepcopy", "deepcopy"):
+            return node.args[0].value
+    return None
 
 
 def _merge(a: Binding, b: Binding) -> Binding:

@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 from orderlint.catalogue.state import FLOAT, NORMALIZED, RANGE_255, TENSOR, UINT8
 from orderlint.catalogue.transforms import CONVERSION, CROP, NORMALIZE, PIXEL_OP, RANGE_SENSITIVE, RESIZE, TO_PIL, V1, V2, has_role
 from orderlint.extract.pipelines import Pipeline, Step, label, pipelines_of, transform_of
-from orderlint.extract.purpose import pipeline_purpose
+from orderlint.extract.purpose import condition_purpose, pipeline_purpose
 from orderlint.interpret import Interpreter, Walk, WalkStep, is_random, requested_size
 from orderlint.rules.base import Family, Finding, Rule
 
@@ -171,12 +171,8 @@ class UnscaledFloatConversion(PipelineRule):
                 continue
             if not (current.before.dtype == UINT8 and current.after.dtype == FLOAT and current.after.range == RANGE_255):
                 continue
-            consumer = next((s for s in walk.later(index) if s.before.range != RANGE_255 or _has(s.step, NORMALIZE)), None)
-            if consumer is None:
-                where = "to the end of the pipeline"
-            elif _has(consumer.step, NORMALIZE) and consumer.before.range == RANGE_255 and consumer.before.dtype == FLOAT:
-                where = f"into `{label(ctx, consumer.step)}`"
-            else:
+            where = _where_unscaled_data_goes(walk, index, ctx)
+            if where is None:
                 continue
             yield self.finding(
                 step.node,
@@ -184,6 +180,18 @@ class UnscaledFloatConversion(PipelineRule):
                 "pass `scale=True`",
                 step.guard,
             )
+
+
+def _where_unscaled_data_goes(walk: Walk, index: int, ctx) -> Optional[str]:
+    """Where float data still in 0..255 ends up: a Normalize, or the end of the pipeline; None if rescaled or unknowable."""
+    for later in walk.later(index):
+        if later.step.transform is None or later.before.range != RANGE_255:
+            return None
+        if _has(later.step, NORMALIZE):
+            return f"into `{label(ctx, later.step)}`"
+        if later.after.range != RANGE_255 or later.after.dtype != FLOAT:
+            return None
+    return "to the end of the pipeline"
 
 
 class NormalizeUint8(PipelineRule):
@@ -242,17 +250,34 @@ class RandomTransformInEvalPipeline(PipelineRule):
 
     def check(self, walk, pipeline, ctx):
         purpose = ctx.memo(("purpose", id(pipeline.node)), lambda: pipeline_purpose(pipeline.site, ctx.code))
-        if purpose is None or purpose.kind != "eval":
-            return
+        path_evidence = _eval_condition(walk)
         for current in walk.steps:
             step = current.step
-            if is_random(step) and not step.inner:
-                yield self.finding(
-                    step.node,
-                    f"`{label(ctx, step)}` is random, but this pipeline is used for evaluation ({purpose.evidence}): "
-                    "results change from run to run; use a deterministic transform",
-                    step.guard,
-                )
+            if not is_random(step) or current.maybe:  # a random container is reported, not its contents
+                continue
+            if any(condition_purpose(g) == "train" for g in step.guard):
+                continue  # added only on the training path
+            if purpose is not None and purpose.kind == "eval":
+                evidence = purpose.evidence
+            elif purpose is None and path_evidence is not None:
+                evidence = path_evidence
+            else:
+                continue
+            yield self.finding(
+                step.node,
+                f"`{label(ctx, step)}` is random, but this pipeline is used for evaluation ({evidence}): "
+                "results change from run to run; use a deterministic transform",
+                step.guard,
+            )
+
+
+def _eval_condition(walk: Walk) -> Optional[str]:
+    """A condition of this path that says it is the evaluation path (``not is_train``)."""
+    for current in walk.steps:
+        for guard in current.step.guard:
+            if condition_purpose(guard) == "eval":
+                return f"on the path where `{guard}`"
+    return None
 
 
 class CropLargerThanResize(PipelineRule):
@@ -401,7 +426,7 @@ class Uint8AugmentOnFloat(PipelineRule):
             step = current.step
             if current.before.input_kind != FLOAT or current.before.range == NORMALIZED or not current.outcome.fails:
                 continue
-            if step.transform is None or step.transform.namespace != V1 or _has(step, NORMALIZE):
+            if not _has(step, RANGE_SENSITIVE):
                 continue
             source = _last_before(walk, index, CONVERSION)
             origin = f" (produced by `{label(ctx, source.step)}`)" if source else ""
