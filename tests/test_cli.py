@@ -103,7 +103,7 @@ def test_missing_path_exits_2_with_one_line(project, run):
 
 
 def test_syntax_error_is_ol000_and_the_run_goes_on(project, run):
-    project("broken.py", "import torchvision.transforms as T\ndef f(:\n")
+    project("broken.py", "import torchvision.transforms as T\ndef f(:\n    T.Compose([])\n")
     project("train.py", BUGGY)
     result = run("check")
     assert result.exit_code == 1

@@ -199,13 +199,17 @@ _EFFECTS: Dict[str, Callable] = {
 
 
 def initial_state(path: Sequence[Step], channels: Optional[int] = None) -> ImageState:
-    """A pipeline that converts to a tensor is fed PIL images (or arrays): that is what its conversion accepts."""
+    """A pipeline that converts to a tensor is fed PIL images (or arrays): that is what its conversion accepts.
+
+    A custom step before the conversion does not change that inference (custom image steps take and
+    return PIL images); only an explicit conversion to PIL or a batch-level step does.
+    """
     start = UNKNOWN_STATE
     for step in path:
         transform = step.transform
-        if transform is None or transform.effect in ("to_pil", "unknown") or transform.opaque:
+        if transform is not None and (transform.effect == "to_pil" or transform.opaque):
             break
-        if catalogue.CONVERSION in transform.roles:
+        if transform is not None and catalogue.CONVERSION in transform.roles:
             start = PIL_INPUT
             break
     return start.with_(channels=channels)
@@ -236,12 +240,14 @@ class Interpreter:
         elif outcome.fails and outcome.kind != "passthrough":
             after = ImageState(random=random)  # what follows a crash is not worth reasoning about
         elif step.inner:
-            out.append(WalkStep(step, state, state, outcome, maybe))
-            branches = [self._walk_sequence(seq, state, out, maybe=True) for seq in step.inner]
+            contents: List[WalkStep] = []
             after = state
-            for branch in branches:
-                after = join(after, branch)
-            return after.with_(random=random)
+            for sequence in step.inner:
+                after = join(after, self._walk_sequence(sequence, state, contents, maybe=True))
+            after = after.with_(random=random)
+            out.append(WalkStep(step, state, after, outcome, maybe))
+            out.extend(contents)
+            return after
         elif outcome.kind == "passthrough":
             after = state.with_(random=random)
         else:

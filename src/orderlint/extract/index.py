@@ -129,15 +129,22 @@ class NameResolver:
     def __init__(self, index: ModuleIndex):
         self._imports = index.imports
         self._star = index.star_imports
+        self._constants = index.constants
 
-    def qualify(self, node: cst.BaseExpression) -> Optional[str]:
+    def qualify(self, node: cst.BaseExpression, _depth: int = 0) -> Optional[str]:
         dotted = dotted_name(node)
         if dotted is None:
             return None
         head, _, rest = dotted.partition(".")
         base = self._imports.get(head)
         if base is None:
-            return None
+            # A module-level alias of an import: `T = torchvision.transforms`.
+            alias = self._constants.get(head)
+            if alias is None or _depth > 3 or not isinstance(alias, (cst.Name, cst.Attribute)):
+                return None
+            base = self.qualify(alias, _depth + 1)
+            if base is None:
+                return None
         return f"{base}.{rest}" if rest else base
 
     def candidates(self, node: cst.BaseExpression) -> List[str]:

@@ -140,10 +140,7 @@ def _call_evidence(call: cst.Call, child, code, by_callee: bool = True) -> Itera
         if keyword in TRAIN_FLAG_KEYWORDS and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
             yield ("train" if arg.value.value == "True" else "eval"), f"passed with `{keyword}={arg.value.value}`"
         elif keyword in SPLIT_KEYWORDS and isinstance(arg.value, cst.SimpleString):
-            split = arg.value.evaluated_value
-            kind = "eval" if split in ("val", "valid", "validation", "test", "eval") else (
-                "train" if split in ("train", "trainval") else None)
-            yield kind, f"passed with `{keyword}={code(arg.value)}`"
+            yield _split_kind(arg.value.evaluated_value), f"passed with `{keyword}={code(arg.value)}`"
         elif keyword is None:
             for text in _names_in(arg.value):
                 yield classify(text), f"passed with `{text}`"
@@ -166,18 +163,39 @@ def _names_in(node: cst.BaseExpression) -> Iterator[str]:
                 yield from _names_in(arg.value)
 
 
+_COMPARISON = re.compile(r"""^\(?\s*[\w.]+\s*(==|!=)\s*['"](\w+)['"]\s*\)?$""")
+_FLAG = re.compile(r"^\(?\s*([\w.]+)\s*\)?$")
+_FLAG_WORDS = frozenset({"is", "train", "training", "eval", "evaluation", "val", "valid", "validation", "test",
+                         "testing", "inference", "do", "mode", "phase", "self", "args", "cfg", "config", "opt"})
+
+
 def condition_purpose(condition: str) -> Optional[str]:
-    """What holds where ``condition`` is true: `is_train` -> train, `not is_train` -> eval, `split == "val"` -> eval."""
+    """What holds where ``condition`` is true, for the two forms that switch between splits:
+    a flag (`is_train`, `self.training`, `not args.eval`) and a comparison with a split name
+    (`split == "val"`, `mode != 'train'`). Anything else (`train_crop_mode == "a"`) says nothing."""
     negated = condition.startswith("not ")
-    text = condition[4:].strip("() ") if negated else condition
-    if words(text) & (TRAIN_WORDS - {"train", "training", "trainval"}):
-        return None  # `if args.no_aug:` says nothing about the split
-    if "!=" in text:
-        negated, text = not negated, text.replace("!=", "==")
-    kind = classify(text)
+    text = condition[4:] if negated else condition
+    comparison = _COMPARISON.match(text)
+    if comparison:
+        operator, split = comparison.groups()
+        kind = _split_kind(split)
+        negated ^= operator == "!="
+    else:
+        flag = _FLAG.match(text)
+        if flag is None or not words(flag.group(1)) <= _FLAG_WORDS:
+            return None
+        kind = classify(flag.group(1).rsplit(".", 1)[-1])
     if kind is None or not negated:
         return kind
     return "train" if kind == "eval" else "eval"
+
+
+def _split_kind(split: str) -> Optional[str]:
+    if split in ("val", "valid", "validation", "test", "eval"):
+        return "eval"
+    if split in ("train", "trainval"):
+        return "train"
+    return None
 
 
 def _branch(test: cst.BaseExpression, in_body: bool, code) -> Tuple[Optional[str], str]:

@@ -20,7 +20,8 @@ import libcst as cst
 from orderlint.extract.index import CallSite, dotted_name
 from orderlint.extract.values import Evaluator, UNKNOWN
 
-MAX_PATHS = 16
+# Every independent `if` doubles the orderings; 7 of them are still enumerated in full.
+MAX_PATHS = 128
 MAX_UNROLL = 8
 Guard = Tuple[str, ...]
 

@@ -51,14 +51,15 @@ class Rule:
 @dataclass(frozen=True)
 class Family:
     """Rules that share one extraction. A file is parsed for a family only when
-    its text contains one of the ``triggers``; the index records the call sites
-    named in ``call_names`` for the family's extractor."""
+    its text contains every string of ``requires`` and one of ``triggers``; the
+    index records the call sites named in ``call_names`` for the family's extractor."""
 
     name: str
     triggers: Tuple[str, ...]
     call_names: FrozenSet[str]
     rules: Tuple[Rule, ...]
     run: Callable[..., Iterator[Tuple[Rule, Finding]]]  # (FileContext, enabled rules) -> findings
+    requires: Tuple[str, ...] = ()
 
     def triggered_by(self, source: str) -> bool:
-        return any(trigger in source for trigger in self.triggers)
+        return all(r in source for r in self.requires) and any(t in source for t in self.triggers)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+import libcst as cst
+import libcst.matchers as m
+
 from orderlint.catalogue.state import FLOAT, NORMALIZED, RANGE_255, TENSOR, UINT8
 from orderlint.catalogue.transforms import CONVERSION, CROP, NORMALIZE, PIXEL_OP, RANGE_SENSITIVE, RESIZE, TO_PIL, V1, V2, has_role
 from orderlint.extract.pipelines import Pipeline, Step, label, pipelines_of, transform_of
@@ -258,16 +261,16 @@ class RandomTransformInEvalPipeline(PipelineRule):
             if any(condition_purpose(g) == "train" for g in step.guard):
                 continue  # added only on the training path
             if purpose is not None and purpose.kind == "eval":
-                evidence = purpose.evidence
+                evidence, guard = purpose.evidence, step.guard
             elif purpose is None and path_evidence is not None:
-                evidence = path_evidence
+                evidence, guard = path_evidence, ()  # the evidence already names the condition
             else:
                 continue
             yield self.finding(
                 step.node,
                 f"`{label(ctx, step)}` is random, but this pipeline is used for evaluation ({evidence}): "
                 "results change from run to run; use a deterministic transform",
-                step.guard,
+                guard,
             )
 
 
@@ -375,13 +378,26 @@ class PixelOpBeforeResize(PipelineRule):
             if not _has(step, PIXEL_OP):
                 continue
             resize = next((s for s in walk.later(index) if _has(s.step, RESIZE)), None)
-            if resize is not None:
+            if resize is not None and not _sizes_related(step, resize.step):
                 yield self.finding(
                     step.node,
                     f"`{label(ctx, step)}` runs before `{label(ctx, resize.step)}`: its pixel parameters apply at the "
                     "input resolution, not the resized one",
                     step.guard, resize.step.guard,
                 )
+
+
+def _sizes_related(pixel_op: Step, resize: Step) -> bool:
+    """``CenterCrop(crop)`` then ``Resize(crop // factor)``: the author sized both together, in input pixels."""
+    resize_size = resize.arg_nodes.get("size")
+    if resize_size is None:
+        return False
+    op_names = set().union(*(_names(node) for node in pixel_op.arg_nodes.values()))
+    return bool(op_names & _names(resize_size))
+
+
+def _names(node: cst.CSTNode) -> set:
+    return {name.value for name in m.findall(node, m.Name())}
 
 
 class ToPilAfterNormalize(PipelineRule):
@@ -472,5 +488,8 @@ def run(ctx, rules) -> Iterator[tuple]:
                 yield rule, finding
 
 
-# Every torchvision transform import spells "transforms".
-FAMILY = Family("transforms", ("transforms",), frozenset({"Compose", "ToTensor"}), tuple(TRANSFORM_RULES), run)
+# Names resolve only through this file's imports, so a pipeline needs "torchvision" in the text.
+FAMILY = Family(
+    "transforms", ("Compose", "ToTensor"), frozenset({"Compose", "ToTensor"}), tuple(TRANSFORM_RULES), run,
+    requires=("torchvision",),
+)
