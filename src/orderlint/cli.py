@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import textwrap
 from pathlib import Path
@@ -11,15 +10,14 @@ from typing import List, Optional, Sequence, Tuple
 import click
 import libcst as cst
 
-from orderlint import __version__, report
+from orderlint import __version__, report, runner
+from orderlint.cache import CACHE_DIR, Cache
 from orderlint.config import Config, ConfigError, find_pyproject, load_config, select_rules, validate_selectors
-from orderlint.diagnostics import Diagnostic
-from orderlint.engine import lint_source, parse, syntax_error
-from orderlint.files import DEFAULT_EXCLUDE, SourceError, decode, discover
+from orderlint.engine import parse
+from orderlint.files import SourceError, decode, discover
 from orderlint.rules import ALL_RULES, RULES_BY_CODE
 from orderlint.rules.base import Rule
-
-INTERNAL_ERROR = "OL999"
+from orderlint.runner import Result
 
 
 def _fail(message: str) -> None:
@@ -38,45 +36,6 @@ def cli() -> None:
     """orderlint: finds the order bugs of PyTorch training code."""
 
 
-def _rules_for(path: str, rules: Sequence[Rule], config: Config) -> List[Rule]:
-    if not config.per_file_ignores:
-        return list(rules)
-    try:
-        relative = Path(path).resolve().relative_to(config.root.resolve()).as_posix()
-    except ValueError:
-        relative = Path(path).as_posix()
-    from fnmatch import fnmatchcase
-
-    ignored = [code.upper() for pattern, codes in config.per_file_ignores.items()
-               if fnmatchcase(relative, pattern) or fnmatchcase(Path(relative).name, pattern) for code in codes]
-    return [r for r in rules if not any(r.code.startswith(code) or code == "ALL" for code in ignored)]
-
-
-def lint_text(source: str, path: str, rules: Sequence[Rule]) -> List[Diagnostic]:
-    try:
-        return lint_source(source, path, rules)
-    except Exception as error:  # a bug in orderlint: report it on the file, keep the other results
-        return [Diagnostic(path, 1, 1, INTERNAL_ERROR,
-                           f"internal error while checking this file ({type(error).__name__}: {error}); "
-                           "please report it with the file attached", name="internal-error")]
-
-
-def lint_path(path: Path, rules: Sequence[Rule]) -> Tuple[List[Diagnostic], Optional[str]]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [], f"{path}: no such file or directory"
-    except IsADirectoryError:
-        return [], f"{path}: is a directory"
-    except OSError as error:
-        return [], f"{path}: cannot read: {error.strerror}"
-    try:
-        source = decode(data)
-    except SourceError as error:
-        return [syntax_error(str(path), str(error), error.row, error.column)], None
-    return lint_text(source, str(path), rules), None
-
-
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the configured set); ALL for all.")
@@ -89,8 +48,11 @@ def lint_path(path: Path, rules: Sequence[Rule]) -> Tuple[List[Diagnostic], Opti
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="The pyproject.toml to read.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--stdin-filename", help="With '-': the path the text on standard input stands for.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache (.orderlint_cache/).")
+@click.option("--shard", "shard_spec", metavar="I/N", help="Check only the I-th of N parts of the files (for CI matrices).")
 def check(paths, select, extend_select, ignore, preview, output_format, exit_zero, statistics, config_path,
-          isolated, stdin_filename) -> None:
+          isolated, stdin_filename, jobs, no_cache, shard_spec) -> None:
     """Lint PATHS (default: the current directory)."""
     cwd = Path.cwd()
     try:
@@ -111,34 +73,32 @@ def check(paths, select, extend_select, ignore, preview, output_format, exit_zer
     except ConfigError as error:
         _fail(str(error))
 
-    diagnostics: List[Diagnostic] = []
-    errors: List[str] = []
     if list(paths) == [Path("-")]:
-        source = sys.stdin.read()
         shown = stdin_filename or "-"
-        diagnostics = lint_text(source, shown, _rules_for(shown, rules, config))
+        result = Result(runner.lint_text(sys.stdin.read(), shown, runner.rules_for(shown, rules, config)))
     else:
         for path in paths or (Path("."),):
             if not path.exists() and not path.is_symlink():
                 _fail(f"{path}: no such file or directory")
         exclude = list(config.exclude if config.exclude is not None else ()) + config.extend_exclude
-        for path in discover(list(paths or (Path("."),)), config.root, exclude, config.respect_gitignore):
-            found, error = lint_path(path, _rules_for(str(path), rules, config))
-            diagnostics.extend(found)
-            if error:
-                errors.append(error)
+        files = list(discover(list(paths or (Path("."),)), config.root, exclude, config.respect_gitignore))
+        if shard_spec:
+            try:
+                files = runner.shard(files, shard_spec)
+            except ValueError as error:
+                _fail(str(error))
+        cache = None if no_cache else Cache(config.root, sorted(r.code for r in rules))
+        result = runner.check_files(files, rules, config, jobs or runner.default_jobs(), cache)
 
-    diagnostics.sort(key=Diagnostic.sort_key)
-    out = sys.stdout
     if statistics:
-        report.statistics(diagnostics, out)
+        report.statistics(result.diagnostics, sys.stdout)
     else:
-        report.FORMATS[output_format](diagnostics, out)
-    for error in errors:
+        report.FORMATS[output_format](result.diagnostics, sys.stdout)
+    for error in result.errors:
         click.echo(f"orderlint: error: {error}", err=True)
-    if errors or any(d.code == INTERNAL_ERROR for d in diagnostics):
+    if result.errors or result.internal_errors:
         sys.exit(2)
-    sys.exit(1 if diagnostics and not exit_zero else 0)
+    sys.exit(1 if result.diagnostics and not exit_zero else 0)
 
 
 @cli.command()
@@ -228,6 +188,16 @@ def explain_rule(code: str) -> None:
             _fail(str(error))
         _fail(f"`{code}` is a prefix, not a rule code; `orderlint rules` lists them")
     click.echo(rule_doc(rule).rstrip())
+
+
+@cli.command()
+def clean() -> None:
+    """Remove the results cache (.orderlint_cache/) of the current project."""
+    import shutil
+
+    config_file = find_pyproject(Path.cwd())
+    root = config_file.parent if config_file else Path.cwd()
+    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
 
 
 def main() -> None:
