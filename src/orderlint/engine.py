@@ -14,6 +14,7 @@ from orderlint import noqa
 from orderlint.context import FileContext
 from orderlint.diagnostics import Diagnostic
 from orderlint.extract.index import ModuleIndex
+from orderlint.regions import relevant_source
 from orderlint.rules import FAMILIES
 from orderlint.rules.base import Family, Rule
 
@@ -35,11 +36,13 @@ def _parse_failure(source: str, path: str, error: cst.ParserSyntaxError) -> Diag
     return syntax_error(path, f"could not parse: {error.message}", error.raw_line, error.raw_column + 1)
 
 
-def parse(source: str, families: Sequence[Family] = FAMILIES) -> FileContext:
-    """Parses once and indexes once; raises ``ParserSyntaxError`` or ``RecursionError``."""
+def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = False) -> FileContext:
+    """Parses once (only the regions that can matter, unless ``whole``) and indexes once;
+    raises ``ParserSyntaxError`` or ``RecursionError``."""
+    if not whole:
+        source = relevant_source(source, (t for family in families for t in family.triggers))
     module = cst.parse_module(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
-    module.visit(index)
     return FileContext(module, index)
 
 

@@ -9,6 +9,8 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
+from orderlint.extract.walk import walk_with_ancestors
+
 
 @dataclass(frozen=True)
 class CallSite:
@@ -47,8 +49,8 @@ def _module_path(node: cst.BaseExpression) -> str:
     return dotted_name(node) or ""
 
 
-class ModuleIndex(cst.CSTVisitor):
-    """Built by visiting the module once (``module.visit(index)``)."""
+class ModuleIndex:
+    """Built once per file by one walk of the tree."""
 
     def __init__(self, module: cst.Module, wanted_calls: FrozenSet[str]):
         self.module = module
@@ -58,19 +60,29 @@ class ModuleIndex(cst.CSTVisitor):
         self.calls: Dict[str, List[CallSite]] = {}
         self._wanted = set(wanted_calls)
         self._canonical = frozenset(wanted_calls)
-        self._stack: List[cst.CSTNode] = []
         self._reassigned: set = set()
+        for statement in module.body:
+            self._module_level(statement)
+        for node, ancestors in walk_with_ancestors(module):
+            if isinstance(node, cst.Call):
+                self._call(node, ancestors)
+            elif isinstance(node, cst.Import):
+                self._import(node)
+            elif isinstance(node, cst.ImportFrom):
+                self._import_from(node)
 
-    # Ancestor tracking.
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        self._stack.append(node)
-        return super().on_visit(node)
+    def _module_level(self, statement: cst.CSTNode) -> None:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            return
+        for small in statement.body:
+            if isinstance(small, cst.Assign):
+                for target in small.targets:
+                    if isinstance(target.target, cst.Name):
+                        self._constant(target.target.value, small.value)
+            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                self._constant(small.target.value, small.value)
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self._stack.pop()
-        super().on_leave(original_node)
-
-    def visit_Import(self, node: cst.Import) -> None:
+    def _import(self, node: cst.Import) -> None:
         for alias in node.names:
             full = _module_path(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -79,7 +91,7 @@ class ModuleIndex(cst.CSTVisitor):
                 top = full.split(".")[0]
                 self.imports[top] = top
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+    def _import_from(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None:
             return
         module = _module_path(node.module)
@@ -93,17 +105,6 @@ class ModuleIndex(cst.CSTVisitor):
             if name in self._wanted:
                 self._wanted.add(local)  # `from ... import Compose as C`: record calls to C too
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if len(self._stack) != 3:  # Module > SimpleStatementLine > Assign: module level only
-            return
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                self._constant(target.target.value, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if len(self._stack) == 3 and isinstance(node.target, cst.Name) and node.value is not None:
-            self._constant(node.target.value, node.value)
-
     def _constant(self, name: str, value: cst.BaseExpression) -> None:
         if name in self.constants or name in self._reassigned:
             self.constants.pop(name, None)
@@ -111,12 +112,11 @@ class ModuleIndex(cst.CSTVisitor):
         else:
             self.constants[name] = value
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def _call(self, node: cst.Call, ancestors: Tuple[cst.CSTNode, ...]) -> None:
         name = last_name(node.func)
         if name in self._wanted:
-            # _stack ends with this Call itself: its ancestors are everything before it.
-            canonical = self.imports.get(name, name).rsplit(".", 1)[-1] if name not in self._canonical else name
-            self.calls.setdefault(canonical, []).append(CallSite(node, tuple(self._stack[:-1])))
+            canonical = name if name in self._canonical else self.imports.get(name, name).rsplit(".", 1)[-1]
+            self.calls.setdefault(canonical, []).append(CallSite(node, ancestors))
 
 
 class NameResolver:

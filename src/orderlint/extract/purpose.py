@@ -13,6 +13,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from orderlint.extract.index import CallSite, dotted_name, last_name
+from orderlint.extract.walk import walk
 
 EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluate", "evaluation", "test", "testing", "inference"})
 # Words that mark intended randomness: training, augmentation, test-time augmentation.
@@ -70,17 +71,6 @@ def _variable(site: CallSite) -> Optional[str]:
     return None
 
 
-class _ArgumentUses(cst.CSTVisitor):
-    def __init__(self, name: str):
-        self.name = name
-        self.found: List[Tuple[cst.Call, cst.Arg]] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        for arg in node.args:
-            if dotted_name(arg.value) == self.name:
-                self.found.append((node, arg))
-
-
 def consumers(site: CallSite) -> List[Tuple[cst.Call, cst.Arg]]:
     """The calls a pipeline is handed to: the call it is written in, or those that receive its variable."""
     parent = site.ancestors[-1] if site.ancestors else None
@@ -90,9 +80,8 @@ def consumers(site: CallSite) -> List[Tuple[cst.Call, cst.Arg]]:
     if name is None:
         return []
     scope = site.enclosing(cst.FunctionDef, cst.Module)
-    uses = _ArgumentUses(name)
-    scope.visit(uses)
-    return uses.found
+    return [(node, arg) for node in walk(scope) if isinstance(node, cst.Call)
+            for arg in node.args if dotted_name(arg.value) == name]
 
 
 def _evidence(parent: cst.CSTNode, child: cst.CSTNode, code) -> Iterator[Tuple[Optional[str], str]]:

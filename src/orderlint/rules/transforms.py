@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 import libcst as cst
-import libcst.matchers as m
 
 from orderlint.catalogue.state import FLOAT, NORMALIZED, RANGE_255, TENSOR, UINT8
 from orderlint.catalogue.transforms import CONVERSION, CROP, NORMALIZE, PIXEL_OP, RANGE_SENSITIVE, RESIZE, TO_PIL, V1, V2, has_role
 from orderlint.extract.pipelines import Pipeline, Step, label, pipelines_of, transform_of
 from orderlint.extract.purpose import condition_purpose, pipeline_purpose
+from orderlint.extract.walk import walk
 from orderlint.interpret import Interpreter, Walk, WalkStep, is_random, requested_size
 from orderlint.rules.base import Family, Finding, Rule
 
@@ -397,7 +397,7 @@ def _sizes_related(pixel_op: Step, resize: Step) -> bool:
 
 
 def _names(node: cst.CSTNode) -> set:
-    return {name.value for name in m.findall(node, m.Name())}
+    return {name.value for name in walk(node) if isinstance(name, cst.Name)}
 
 
 class ToPilAfterNormalize(PipelineRule):

@@ -1,0 +1,57 @@
+"""Walking a LibCST tree without rebuilding it.
+
+``CSTVisitor`` passes rebuild every node on the way back up (a visitor pass
+costs about as much as the parse); reading the node fields directly costs a
+fraction of that. Whitespace, commas, parentheses and other trivia are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Iterator, List, Tuple, Type
+
+import libcst as cst
+
+_TRIVIA = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "equal", "header", "footer",
+           "leading_lines", "lines_after_decorators", "newline", "lbracket", "rbracket", "lbrace", "rbrace",
+           "operator", "asynchronous", "prefix", "suffix", "star_tok", "arrow", "indent")
+_FIELDS: Dict[Type[cst.CSTNode], Tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
+    fields = _FIELDS.get(node_type)
+    if fields is None:
+        fields = tuple(f.name for f in dataclasses.fields(node_type)
+                       if not any(trivia in f.name for trivia in _TRIVIA))
+        _FIELDS[node_type] = fields
+    return fields
+
+
+def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below ``node`` (itself included), parents before children, in source order."""
+    stack: List[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(tuple(children(current))))
+
+
+def walk_with_ancestors(node: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:
+    """Like ``walk``, with each node's ancestors (outermost first) as a tuple."""
+    stack: List[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]] = [(node, ())]
+    while stack:
+        current, ancestors = stack.pop()
+        yield current, ancestors
+        below = ancestors + (current,)
+        stack.extend((child, below) for child in reversed(tuple(children(current))))

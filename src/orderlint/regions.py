@@ -1,0 +1,122 @@
+"""Parse only what matters: the top-level statements that can hold a finding.
+
+The standard library's ``ast`` (an order of magnitude cheaper than LibCST)
+finds the top-level statements; those that mention none of the active
+families' triggers are blanked out line for line, so LibCST parses a text
+with the same lines, and every position it reports is a position in the
+original file. Imports and module-level assignments are always kept (they
+resolve names and constants), and so are the top-level functions and classes
+that a kept statement calls (a training loop's helpers).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterable, List, Set, Tuple
+
+_ALWAYS_KEPT = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _span(statement: ast.stmt) -> Tuple[int, int]:
+    first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
+    return first, statement.end_lineno or statement.lineno
+
+
+def _always_kept(statement: ast.stmt) -> bool:
+    """Imports and assignments, also inside a top-level ``try:``/``if:`` (``try: from x import y``)."""
+    if isinstance(statement, _ALWAYS_KEPT):
+        return True
+    if isinstance(statement, _DEFINITIONS):
+        return False
+    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.walk(statement))
+
+
+def _called_names(statement: ast.stmt) -> Set[str]:
+    names = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+    return names
+
+
+def relevant_source(source: str, triggers: Iterable[str]) -> str:
+    """``source`` with the top-level statements that cannot matter replaced by empty lines."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return source  # LibCST will parse it whole (and report the error)
+    if len(tree.body) < 2:
+        return source
+    lines = source.splitlines(keepends=True)
+    spans = [_span(statement) for statement in tree.body]
+    triggers = tuple(triggers)
+    kept = [
+        _always_kept(statement) or any(t in "".join(lines[start - 1 : end]) for t in triggers)
+        for statement, (start, end) in zip(tree.body, spans)
+    ]
+    _keep_called_definitions(tree.body, kept)
+    _keep_shared_lines(spans, kept)
+    blank: List[bool] = [False] * len(lines)
+    for statement, (start, end), keep in zip(tree.body, spans, kept):
+        if not keep:
+            _blank(blank, start, end)
+        elif isinstance(statement, ast.ClassDef):
+            _blank_unused_methods(statement, lines, triggers, blank)
+    if not any(blank):
+        return source
+    return "".join(_line_ending(line) if blank[i] else line for i, line in enumerate(lines))
+
+
+def _blank(blank: List[bool], start: int, end: int) -> None:
+    for number in range(start - 1, min(end, len(blank))):
+        blank[number] = True
+
+
+def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[str, ...], blank: List[bool]) -> None:
+    """In a kept class: ``__init__``, members that mention a trigger, and the methods they call stay."""
+    members = cls.body
+    spans = [_span(member) for member in members]
+    kept = [
+        not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) or member.name == "__init__"
+        or any(t in "".join(lines[start - 1 : end]) for t in triggers)
+        for member, (start, end) in zip(members, spans)
+    ]
+    _keep_called_definitions(members, kept)
+    _keep_shared_lines(spans, kept)
+    if not any(kept) or spans[0][0] <= cls.lineno:
+        return  # an emptied body would not parse; a one-line class has nothing to gain
+    for (start, end), keep in zip(spans, kept):
+        if not keep:
+            _blank(blank, start, end)
+
+
+def _keep_called_definitions(body: List[ast.stmt], kept: List[bool]) -> None:
+    definitions = {s.name: i for i, s in enumerate(body) if isinstance(s, _DEFINITIONS)}
+    frontier = [i for i, keep in enumerate(kept) if keep]
+    while frontier:
+        index = frontier.pop()
+        for name in _called_names(body[index]):
+            target = definitions.get(name)
+            if target is not None and not kept[target]:
+                kept[target] = True
+                frontier.append(target)
+
+
+def _keep_shared_lines(spans: List[Tuple[int, int]], kept: List[bool]) -> None:
+    """Statements that share a line (``a = 1; def ...`` cannot) must be kept or blanked together."""
+    for i in range(1, len(spans)):
+        if spans[i][0] <= spans[i - 1][1] and kept[i] != kept[i - 1]:
+            kept[i] = kept[i - 1] = True
+
+
+def _line_ending(line: str) -> str:
+    if line.endswith("\r\n"):
+        return "\r\n"
+    if line.endswith(("\n", "\r")):
+        return line[-1]
+    return ""
