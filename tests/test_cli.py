@@ -10,7 +10,7 @@ from samples import BUGGY, CLEAN
 
 def test_finding_is_reported_with_clickable_location_and_exit_1(project, run):
     project("train.py", BUGGY)
-    result = run("check")
+    result = run("check", "--output-format", "concise")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("train.py:3:23: OL101 `T.Normalize` runs before `T.ToTensor`")
@@ -32,7 +32,7 @@ def test_exit_zero_keeps_findings_but_exits_0(project, run):
 def test_output_sorted_by_path_line_column(project, run):
     project("b.py", BUGGY)
     project("a.py", BUGGY + BUGGY.replace("pipeline", "other"))
-    rows = [line.split(":")[:3] for line in run("check").stdout.splitlines()[:-1]]
+    rows = [line.split(":")[:3] for line in run("check", "--output-format", "concise").stdout.splitlines()[:-1]]
     assert rows == [["a.py", "3", "23"], ["a.py", "6", "20"], ["b.py", "3", "23"]]
 
 
@@ -40,12 +40,12 @@ def test_json_output_uses_ruff_field_names(project, run):
     project("train.py", BUGGY)
     result = run("check", "--output-format", "json")
     (record,) = json.loads(result.stdout)
-    assert set(record) == {"code", "name", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
+    assert set(record) == {"code", "name", "message", "filename", "location", "end_location", "fix", "url", "noqa_row", "cell"}
     assert record["code"] == "OL101" and record["name"] == "tensor-transform-before-to-tensor"
     assert record["location"] == {"row": 3, "column": 23}
     assert record["end_location"] == {"row": 3, "column": 48}
     assert record["filename"] == str(project.root / "train.py")
-    assert record["fix"] is None and record["noqa_row"] == 3
+    assert record["fix"] is None and record["noqa_row"] == 3 and record["cell"] is None
     assert record["url"].endswith("#ol101-tensor-transform-before-to-tensor")
 
 
@@ -105,7 +105,7 @@ def test_missing_path_exits_2_with_one_line(project, run):
 def test_syntax_error_is_ol000_and_the_run_goes_on(project, run):
     project("broken.py", "import torchvision.transforms as T\ndef f(:\n    T.Compose([])\n")
     project("train.py", BUGGY)
-    result = run("check")
+    result = run("check", "--output-format", "concise")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith("broken.py:2:7: OL000 could not parse: invalid syntax")
     assert "train.py:3:23: OL101" in result.stdout
@@ -118,7 +118,7 @@ def test_file_without_trigger_is_not_parsed(project, run):
 
 def test_undecodable_bytes_are_ol000(project, run):
     project("bad.py", b"import torchvision.transforms as T\nx = '\xff\xfe'\n")
-    result = run("check")
+    result = run("check", "--output-format", "concise")
     assert result.exit_code == 1
     assert result.stdout.startswith("bad.py:2:6: OL000 could not decode as utf-8: invalid start byte (byte 0xff)")
 
@@ -175,7 +175,7 @@ def test_explicit_file_is_linted_even_if_excluded(project, run):
 
 
 def test_stdin_with_filename(project, run):
-    result = run("check", "-", "--stdin-filename", "pipeline.py", input=BUGGY)
+    result = run("check", "-", "--stdin-filename", "pipeline.py", "--output-format", "concise", input=BUGGY)
     assert result.stdout.startswith("pipeline.py:3:23: OL101")
 
 

@@ -30,7 +30,7 @@ def test_console_script_reports_errors_in_one_line_without_traceback(tmp_path):
 
 def test_example_project_has_findings():
     exe = Path(sys.executable).parent / "orderlint"
-    result = subprocess.run([str(exe), "check", "examples"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([str(exe), "check", "--output-format", "concise", "examples"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
     codes = {line.split()[1] for line in result.stdout.splitlines() if ": OL" in line}
     assert {"OL103", "OL105", "OL108", "OL109", "OL110", "OL113"} <= codes

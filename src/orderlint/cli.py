@@ -42,7 +42,8 @@ def cli() -> None:
 @click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the configured set.")
 @click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable.")
 @click.option("--preview/--no-preview", default=None, help="Enable preview rules.")
-@click.option("--output-format", type=click.Choice(sorted(report.FORMATS)), default="concise", show_default=True)
+@click.option("--output-format", type=click.Choice(list(report.FORMATS)), default=report.DEFAULT_FORMAT, show_default=True)
+@click.option("--output-file", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to this file instead of standard output.")
 @click.option("--exit-zero", is_flag=True, help="Exit with 0 even when problems are found.")
 @click.option("--statistics", is_flag=True, help="Count problems per rule instead of listing them.")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="The pyproject.toml to read.")
@@ -51,7 +52,7 @@ def cli() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache (.orderlint_cache/).")
 @click.option("--shard", "shard_spec", metavar="I/N", help="Check only the I-th of N parts of the files (for CI matrices).")
-def check(paths, select, extend_select, ignore, preview, output_format, exit_zero, statistics, config_path,
+def check(paths, select, extend_select, ignore, preview, output_format, output_file, exit_zero, statistics, config_path,
           isolated, stdin_filename, jobs, no_cache, shard_spec) -> None:
     """Lint PATHS (default: the current directory)."""
     cwd = Path.cwd()
@@ -74,8 +75,9 @@ def check(paths, select, extend_select, ignore, preview, output_format, exit_zer
         _fail(str(error))
 
     if list(paths) == [Path("-")]:
-        shown = stdin_filename or "-"
-        result = Result(runner.lint_text(sys.stdin.read(), shown, runner.rules_for(shown, rules, config)))
+        shown, text = stdin_filename or "-", sys.stdin.read()
+        result = Result(runner.lint_text(text, shown, runner.rules_for(shown, rules, config), config.settings))
+        context = report.Context(report.Sources({shown: text}), [shown])
     else:
         for path in paths or (Path("."),):
             if not path.exists() and not path.is_symlink():
@@ -87,13 +89,20 @@ def check(paths, select, extend_select, ignore, preview, output_format, exit_zer
                 files = runner.shard(files, shard_spec)
             except ValueError as error:
                 _fail(str(error))
-        cache = None if no_cache else Cache(config.root, sorted(r.code for r in rules))
+        cache = None if no_cache else Cache(config.root, sorted(r.code for r in rules) + [repr(config.settings)])
         result = runner.check_files(files, rules, config, jobs or runner.default_jobs(), cache)
+        context = report.Context(files=[str(path) for path in files])
 
-    if statistics:
-        report.statistics(result.diagnostics, sys.stdout)
-    else:
-        report.FORMATS[output_format](result.diagnostics, sys.stdout)
+    try:
+        with report.output(output_file) as out:
+            if statistics:
+                report.statistics(result.diagnostics, out)
+            else:
+                report.FORMATS[output_format](result.diagnostics, out, context)
+    except OSError as error:
+        if output_file is None:
+            raise
+        _fail(f"{output_file}: cannot write: {error.strerror or error}")
     for error in result.errors:
         click.echo(f"orderlint: error: {error}", err=True)
     if result.errors or result.internal_errors:
@@ -153,27 +162,14 @@ def list_rules(markdown: bool) -> None:
 
 def rule_doc(rule: Rule) -> str:
     """A rule's documentation, as ``orderlint rule`` prints it and docs/rules.md holds it."""
-    return textwrap.dedent(f"""\
-        # {rule.code} {rule.name}
-
-        kind: {rule.kind} | default: {rule.default} | fix: {rule.fix}
-
-        ## What it does
-        {rule.summary}
-
-        ## Why is this bad?
-        {rule.why}
-
-        ## Example
-        ```python
-        {rule.example}
-        ```
-
-        ## Use instead
-        ```python
-        {rule.use_instead}
-        ```
-        """)
+    return "\n".join([
+        f"# {rule.code} {rule.name}", "",
+        f"kind: {rule.kind} | default: {rule.default} | fix: {rule.fix}", "",
+        "## What it does", rule.summary, "",
+        "## Why is this bad?", rule.why, "",
+        "## Example", "```python", textwrap.dedent(rule.example).strip(), "```", "",
+        "## Use instead", "```python", textwrap.dedent(rule.use_instead).strip(), "```", "",
+    ])
 
 
 @cli.command(name="rule")
@@ -198,6 +194,22 @@ def clean() -> None:
     config_file = find_pyproject(Path.cwd())
     root = config_file.parent if config_file else Path.cwd()
     shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+
+
+@cli.command()
+@click.option("--stdio", is_flag=True, hidden=True, help="Accepted for clients that pass it; stdio is the only transport.")
+def server(stdio: bool) -> None:
+    """Run the language server (LSP over standard input/output); needs the `lsp` extra."""
+    import importlib
+
+    try:
+        language_server = importlib.import_module("orderlint.server")
+    except ImportError as error:
+        if (error.name or "").partition(".")[0] not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+            raise
+        missing = error.name.partition(".")[0]
+        _fail(f"the language server needs pygls (`{missing}` is missing): pip install 'orderlint[lsp]'")
+    language_server.start()
 
 
 def main() -> None:

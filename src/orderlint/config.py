@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
+from orderlint.context import Settings
 from orderlint.rules import ALL_RULES
 from orderlint.rules.base import Rule
 
@@ -22,7 +24,8 @@ class ConfigError(Exception):
 
 _LIST_KEYS = ("select", "extend-select", "ignore", "extend-ignore", "exclude", "extend-exclude")
 _BOOL_KEYS = ("preview", "respect-gitignore")
-KNOWN_KEYS = frozenset(_LIST_KEYS + _BOOL_KEYS + ("per-file-ignores",))
+KNOWN_KEYS = frozenset(_LIST_KEYS + _BOOL_KEYS + ("per-file-ignores", "torch-version"))
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Config:
     extend_exclude: List[str] = field(default_factory=list)
     per_file_ignores: Dict[str, List[str]] = field(default_factory=dict)
     respect_gitignore: bool = True
+    settings: Settings = field(default_factory=Settings)
 
 
 def find_pyproject(start: Path) -> Optional[Path]:
@@ -96,11 +100,22 @@ def load_config(path: Optional[Path], cwd: Path) -> Config:
     config.extend_exclude = table.get("extend-exclude", [])
     config.per_file_ignores = pfi
     config.respect_gitignore = table.get("respect-gitignore", True)
+    if "torch-version" in table:
+        config.settings = Settings(torch_version=_torch_version(table["torch-version"], where))
     for codes in pfi.values():
         validate_selectors(codes, f"{where}: per-file-ignores")
     for key in ("select", "extend-select", "ignore", "extend-ignore"):
         validate_selectors(table.get(key, []), f"{where}: `{key}`")
     return config
+
+
+def _torch_version(value, where: str):
+    """``"2.4"`` -> (2, 4): the oldest torch the project supports, like ruff's ``target-version``."""
+    match = _VERSION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise ConfigError(f'{where}: `torch-version` must be a version string like "2.4", got {shown}')
+    return tuple(int(part) for part in match.groups() if part is not None)
 
 
 def _type_name(value) -> str:

@@ -3,7 +3,8 @@ resolution, value evaluation and sequence tracing, each built once."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Hashable
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Hashable, Optional, Tuple
 
 import libcst as cst
 
@@ -12,10 +13,19 @@ from orderlint.extract.sequences import SequenceTracer
 from orderlint.extract.values import Evaluator
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The project settings rules read (``[tool.orderlint]``)."""
+
+    # The oldest torch the project supports (``torch-version = "2.4"``); None: a current one.
+    torch_version: Optional[Tuple[int, ...]] = None
+
+
 class FileContext:
-    def __init__(self, module: cst.Module, index: ModuleIndex):
+    def __init__(self, module: cst.Module, index: ModuleIndex, settings: Settings = Settings()):
         self.module = module
         self.index = index
+        self.settings = settings
         self.resolver = NameResolver(index)
         self.evaluate = Evaluator(self.resolver.qualify, index.constants)
         self.tracer = SequenceTracer(module, self.evaluate)

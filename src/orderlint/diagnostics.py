@@ -18,6 +18,7 @@ class Diagnostic:
     end_column: int = 0
     url: Optional[str] = None
     fix: Optional[dict] = None
+    cell: Optional[int] = None  # notebooks: the 1-based cell; ``row`` is then the row within the cell
 
     def sort_key(self):
-        return (self.path, self.row, self.column, self.code, self.message)
+        return (self.path, self.cell or 0, self.row, self.column, self.code, self.message)

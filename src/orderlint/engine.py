@@ -11,7 +11,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from orderlint import noqa
-from orderlint.context import FileContext
+from orderlint.context import FileContext, Settings
 from orderlint.diagnostics import Diagnostic
 from orderlint.extract.index import ModuleIndex
 from orderlint.regions import relevant_source
@@ -36,17 +36,18 @@ def _parse_failure(source: str, path: str, error: cst.ParserSyntaxError) -> Diag
     return syntax_error(path, f"could not parse: {error.message}", error.raw_line, error.raw_column + 1)
 
 
-def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = False) -> FileContext:
+def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = False,
+          settings: Settings = Settings()) -> FileContext:
     """Parses once (only the regions that can matter, unless ``whole``) and indexes once;
     raises ``ParserSyntaxError`` or ``RecursionError``."""
     if not whole:
         source = relevant_source(source, (t for family in families for t in family.triggers))
     module = cst.parse_module(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
-    return FileContext(module, index)
+    return FileContext(module, index, settings)
 
 
-def lint_source(source: str, path: str, rules: Sequence[Rule]) -> List[Diagnostic]:
+def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
     """Diagnostics for one file's text, sorted, with ``# noqa`` applied."""
     file_noqa = noqa.file_suppression(source)
     if file_noqa is not None:
@@ -62,7 +63,7 @@ def lint_source(source: str, path: str, rules: Sequence[Rule]) -> List[Diagnosti
     if not active:
         return []
     try:
-        ctx = parse(source, [family for family, _ in active])
+        ctx = parse(source, [family for family, _ in active], settings=settings)
     except cst.ParserSyntaxError as error:
         return [_parse_failure(source, path, error)]
     except RecursionError:

@@ -169,7 +169,7 @@ def _glob_match(relative: str, name: str, patterns: Sequence[str]) -> bool:
 
 
 def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str], respect_gitignore: bool) -> Iterator[Path]:
-    """Python files under ``paths``; a file named explicitly is always included. Sorted, without duplicates."""
+    """Python files and Jupyter notebooks under ``paths``; a file named explicitly is always included. Sorted, without duplicates."""
     found = set()
     for path in paths:
         if path.is_file() or not path.exists():
@@ -204,7 +204,7 @@ def _walk(directory: Path, shown: Path, root: Path, exclude: Sequence[str], igno
                     or _glob_match(relative, entry.name, exclude) or (ignores and ignores.ignored(full, True))):
                 continue
             yield from _walk(full, shown / entry.name, root, exclude, ignores)
-        elif is_file and entry.name.endswith(".py"):
+        elif is_file and entry.name.endswith((".py", ".ipynb")):
             if _glob_match(relative, entry.name, exclude) or (ignores and ignores.ignored(full, False)):
                 continue
             yield shown / entry.name

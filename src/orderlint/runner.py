@@ -10,14 +10,17 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from orderlint.cache import Cache
 from orderlint.config import Config
+from orderlint.context import Settings
 from orderlint.diagnostics import Diagnostic
 from orderlint.engine import lint_source, syntax_error
 from orderlint.files import SourceError, decode
+from orderlint.notebooks import decode as decode_notebook, is_notebook, lint_notebook
 from orderlint.rules import RULES_BY_CODE
 from orderlint.rules.base import Rule
 
@@ -49,9 +52,12 @@ def rules_for(path: str, rules: Sequence[Rule], config: Config) -> List[Rule]:
     return [r for r in rules if not any(code == "ALL" or r.code.startswith(code) for code in ignored)]
 
 
-def lint_text(source: str, path: str, rules: Sequence[Rule]) -> List[Diagnostic]:
+def lint_text(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
+    """A file's text (a notebook's JSON text for ``.ipynb``) -> its sorted diagnostics."""
     try:
-        return lint_source(source, path, rules)
+        if is_notebook(path):
+            return lint_notebook(source, path, rules, partial(lint_source, settings=settings))
+        return lint_source(source, path, rules, settings)
     except Exception as error:  # a bug in orderlint: reported on the file, the other files' results are kept
         return [Diagnostic(path, 1, 1, INTERNAL_ERROR,
                            f"internal error while checking this file ({type(error).__name__}: {error}); "
@@ -59,12 +65,12 @@ def lint_text(source: str, path: str, rules: Sequence[Rule]) -> List[Diagnostic]
                            name="internal-error")]
 
 
-def lint_bytes(data: bytes, path: str, rules: Sequence[Rule]) -> List[Diagnostic]:
+def lint_bytes(data: bytes, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
     try:
-        source = decode(data)
+        source = decode_notebook(data) if is_notebook(path) else decode(data)
     except SourceError as error:
         return [syntax_error(path, str(error), error.row, error.column)]
-    return lint_text(source, path, rules)
+    return lint_text(source, path, rules, settings)
 
 
 def read(path: Path) -> Tuple[Optional[bytes], Optional[str]]:
@@ -78,33 +84,33 @@ def read(path: Path) -> Tuple[Optional[bytes], Optional[str]]:
         return None, f"{path}: cannot read: {error.strerror or error}"
 
 
-def _lint_file(job: Tuple[str, Tuple[str, ...]]) -> Tuple[str, List[Diagnostic], Optional[str], Optional[bytes]]:
-    """Worker entry point: (path, rule codes) -> (path, diagnostics, read error, bytes read)."""
-    path, codes = job
+def _lint_file(job: Tuple[str, Tuple[str, ...], Settings]) -> Tuple[str, List[Diagnostic], Optional[str], Optional[bytes]]:
+    """Worker entry point: (path, rule codes, settings) -> (path, diagnostics, read error, bytes read)."""
+    path, codes, settings = job
     data, error = read(Path(path))
     if data is None:
         return path, [], error, None
-    return path, lint_bytes(data, path, [RULES_BY_CODE[c] for c in codes]), None, data
+    return path, lint_bytes(data, path, [RULES_BY_CODE[c] for c in codes], settings), None, data
 
 
 def check_files(files: Sequence[Path], rules: Sequence[Rule], config: Config, jobs: int = 1,
                 cache: Optional[Cache] = None) -> Result:
     result = Result()
-    pending: List[Tuple[str, Tuple[str, ...]]] = []
+    pending: List[Tuple[str, Tuple[str, ...], Settings]] = []
     for path in files:
         codes = tuple(r.code for r in rules_for(str(path), rules, config))
         cached = cache.get(path, codes) if cache is not None else None
         if cached is not None:
             result.diagnostics.extend(cached)
         else:
-            pending.append((str(path), codes))
+            pending.append((str(path), codes, config.settings))
     workers = min(jobs, len(pending) // MIN_FILES_PER_WORKER)
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(_lint_file, pending, chunksize=max(1, len(pending) // (workers * 8))))
     else:
         outcomes = [_lint_file(job) for job in pending]
-    for (path, diagnostics, error, data), (_, codes) in zip(outcomes, pending):
+    for (path, diagnostics, error, data), (_, codes, _) in zip(outcomes, pending):
         result.diagnostics.extend(diagnostics)
         if error:
             result.errors.append(error)

@@ -1,47 +1,32 @@
-"""Output formats."""
+"""Output formats: each one a module of this package, registered in ``FORMATS``.
+
+A format is ``format(diagnostics, out, context=None)``: it writes the sorted
+diagnostics to ``out``; ``context`` (see ``Context``) gives the formats that
+need them the source text and the list of checked files.
+"""
 
 from __future__ import annotations
 
-import json
 import os
+import sys
+import tempfile
 from collections import Counter
-from typing import Callable, Dict, List, Sequence, TextIO
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Dict, Iterator, Optional, Sequence, TextIO
 
 from orderlint.diagnostics import Diagnostic
+from orderlint.report.common import Context, Sources, display_path
+from orderlint.report.concise import concise
+from orderlint.report.full import full
+from orderlint.report.github import github
+from orderlint.report.gitlab import gitlab
+from orderlint.report.json_array import as_json
+from orderlint.report.json_lines import json_lines
+from orderlint.report.junit import junit
+from orderlint.report.sarif import sarif
 
-
-def display_path(path: str) -> str:
-    """Relative to the working directory when below it, else as given."""
-    if path == "-":
-        return path
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
-
-
-def concise(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
-    for d in diagnostics:
-        out.write(f"{display_path(d.path)}:{d.row}:{d.column}: {d.code} {d.message}\n")
-    count = len(diagnostics)
-    out.write(f"Found {count} problem{'s' if count != 1 else ''}.\n" if count else "All checks passed!\n")
-
-
-def as_json(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
-    records = [
-        {
-            "code": d.code,
-            "name": d.name,
-            "message": d.message,
-            "filename": os.path.abspath(d.path) if d.path != "-" else d.path,
-            "location": {"row": d.row, "column": d.column},
-            "end_location": {"row": d.end_row or d.row, "column": d.end_column or d.column},
-            "fix": d.fix,
-            "url": d.url,
-            "noqa_row": d.row,
-        }
-        for d in diagnostics
-    ]
-    json.dump(records, out, indent=2)
-    out.write("\n")
+__all__ = ["Context", "Sources", "display_path", "concise", "as_json", "statistics", "output", "FORMATS", "DEFAULT_FORMAT"]
 
 
 def statistics(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
@@ -52,4 +37,41 @@ def statistics(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
         out.write("All checks passed!\n")
 
 
-FORMATS: Dict[str, Callable[[Sequence[Diagnostic], TextIO], None]] = {"concise": concise, "json": as_json}
+@contextmanager
+def output(path: Optional[Path]) -> Iterator[TextIO]:
+    """Standard output, or ``path`` written atomically: the report goes to a
+    temporary file beside it that replaces it only once complete, so a reader
+    never sees half a report and a failed run leaves the old one in place."""
+    if path is None:
+        yield sys.stdout
+        return
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have created it, not mkstemp's 0600
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+Format = Callable[..., None]
+FORMATS: Dict[str, Format] = {
+    "full": full,
+    "concise": concise,
+    "json": as_json,
+    "json-lines": json_lines,
+    "sarif": sarif,
+    "github": github,
+    "gitlab": gitlab,
+    "junit": junit,
+}
+DEFAULT_FORMAT = "full"

@@ -1,0 +1,14 @@
+"""``concise``: one ``path:row:col: CODE message`` line per diagnostic, then a summary."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, TextIO
+
+from orderlint.diagnostics import Diagnostic
+from orderlint.report.common import Context, location, summary
+
+
+def concise(diagnostics: Sequence[Diagnostic], out: TextIO, context: Optional[Context] = None) -> None:
+    for d in diagnostics:
+        out.write(f"{location(d)}: {d.code} {d.message}\n")
+    out.write(summary(len(diagnostics)))
