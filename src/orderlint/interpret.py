@@ -194,6 +194,7 @@ _EFFECTS: Dict[str, Callable] = {
     "rgb": lambda step, state: state.with_(channels=3),
     "unknown_size": lambda step, state: state.with_(size=None),
     "unknown_values": lambda step, state: state.with_(range=None, normalized_by=None),
+    "unknown_dtype": lambda step, state: state.with_(dtype=None, range=None, normalized_by=None),
     "unknown": lambda step, state: ImageState(random=state.random),
 }
 

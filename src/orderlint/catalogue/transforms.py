@@ -143,7 +143,11 @@ _TABLE = (
         "LinearTransformation",
         params=("transformation_matrix", "mean_vector"),
         effect="unknown_values",
+        # v2 returns float32 for uint8 input.
+        v2_effect="unknown_dtype",
         v1_pil=crash(_NO_SHAPE),
+        # The uint8 tensor PILToTensor returns is a non-contiguous view; v1 calls .view() on it.
+        v1_uint8=crash("RuntimeError: view size is not compatible with input tensor's size and stride"),
         v2_pil=crash("TypeError: LinearTransformation() does not support PIL images."),
     ),
     *_both("Lambda", params=("lambd",), effect="unknown"),
@@ -217,8 +221,7 @@ _TABLE = (
         V2,
         params=("mean", "sigma", "clip"),
         random=True,
-        pil=crash("TypeError: GaussianNoise() does not support PIL images."),
-        uint8=crash("ValueError: Input tensor is expected to be in float dtype"),
+        pil=crash("ValueError: Gaussian Noise is not implemented for PIL images."),
         role_when=((RANGE_SENSITIVE, ArgEquals("clip", True, default=True)),),
     ),
     Transform(
@@ -226,7 +229,7 @@ _TABLE = (
         V2,
         params=("quality",),
         random=ArgIsRange("quality", default_is_range=False),
-        float=crash("TypeError: Input image dtype should be uint8"),
+        float=crash("RuntimeError: Input tensor dtype should be uint8"),
     ),
     *_both("Grayscale", params=("num_output_channels",), effect="grayscale"),
     *_both("RandomGrayscale", params=("p",), random=True),
