@@ -17,6 +17,7 @@ from orderlint.engine import parse
 from orderlint.files import SourceError, decode, discover
 from orderlint.rules import ALL_RULES, RULES_BY_CODE
 from orderlint.rules.base import Rule
+from orderlint.fixes import unified_diff as fixes_diff
 from orderlint.runner import Result
 
 
@@ -52,8 +53,12 @@ def cli() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the results cache (.orderlint_cache/).")
 @click.option("--shard", "shard_spec", metavar="I/N", help="Check only the I-th of N parts of the files (for CI matrices).")
+@click.option("--fix/--no-fix", default=False, help="Apply the safe fixes.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply (with --fix) or offer the fixes that change behaviour on purpose.")
+@click.option("--diff", "show_diff", is_flag=True, help="Print the fixes as a unified diff instead of writing them; exit 1 if any.")
+@click.option("--show-fixes", is_flag=True, help="List the files fixed and how many fixes each got.")
 def check(paths, select, extend_select, ignore, preview, output_format, output_file, exit_zero, statistics, config_path,
-          isolated, stdin_filename, jobs, no_cache, shard_spec) -> None:
+          isolated, stdin_filename, jobs, no_cache, shard_spec, fix, unsafe_fixes, show_diff, show_fixes) -> None:
     """Lint PATHS (default: the current directory)."""
     cwd = Path.cwd()
     try:
@@ -74,9 +79,13 @@ def check(paths, select, extend_select, ignore, preview, output_format, output_f
     except ConfigError as error:
         _fail(str(error))
 
+    fix_mode = ("unsafe" if unsafe_fixes else "safe") if (fix or show_diff) else None
     if list(paths) == [Path("-")]:
         shown, text = stdin_filename or "-", sys.stdin.read()
-        result = Result(runner.lint_text(text, shown, runner.rules_for(shown, rules, config), config.settings))
+        file_rules = runner.rules_for(shown, rules, config)
+        if fix_mode is not None:
+            _fix_stdin(text, shown, file_rules, config, fix_mode, show_diff)
+        result = Result(runner.lint_text(text, shown, file_rules, config.settings))
         context = report.Context(report.Sources({shown: text}), [shown])
     else:
         for path in paths or (Path("."),):
@@ -90,8 +99,17 @@ def check(paths, select, extend_select, ignore, preview, output_format, output_f
             except ValueError as error:
                 _fail(str(error))
         cache = None if no_cache else Cache(config.root, sorted(r.code for r in rules) + [repr(config.settings)])
-        result = runner.check_files(files, rules, config, jobs or runner.default_jobs(), cache)
-        context = report.Context(files=[str(path) for path in files])
+        result = runner.check_files(files, rules, config, jobs or runner.default_jobs(), cache, fix_mode, show_diff)
+        context = report.Context(files=[str(path) for path in files], fixed=0 if show_diff else result.fixed)
+        if show_diff:
+            _print_diffs(result)
+    context.unsafe_fixes = unsafe_fixes
+    for note in result.notes:
+        click.echo(f"orderlint: warning: {note}", err=True)
+    if show_fixes and result.fixed_files:
+        click.echo(f"Fixed {result.fixed} problem{'s' if result.fixed != 1 else ''}:")
+        for path, count in result.fixed_files:
+            click.echo(f"- {report.display_path(path)}: {count}")
 
     try:
         with report.output(output_file) as out:
@@ -108,6 +126,27 @@ def check(paths, select, extend_select, ignore, preview, output_format, output_f
     if result.errors or result.internal_errors:
         sys.exit(2)
     sys.exit(1 if result.diagnostics and not exit_zero else 0)
+
+
+def _print_diffs(result: Result) -> None:
+    """``--diff``: the unified diffs, then what would be fixed; exit 1 when anything would change."""
+    for diff in result.diffs:
+        sys.stdout.write(diff)
+    would = sum(count for _, count in result.fixed_files)
+    click.echo(f"Would fix {would} problem{'s' if would != 1 else ''}." if would else "No fixes available.")
+    sys.exit(1 if result.diffs else 0)
+
+
+def _fix_stdin(text: str, path: str, rules: Sequence[Rule], config: Config, fix_mode: str, show_diff: bool) -> None:
+    """``-`` with --fix: the fixed source on stdout and the remaining problems on stderr, as ruff does."""
+    outcome = runner.fix_source(text, path, rules, config.settings, fix_mode == "unsafe")
+    if show_diff:
+        sys.stdout.write(fixes_diff(path, text, outcome.text))
+        sys.exit(1 if outcome.text != text else 0)
+    sys.stdout.write(outcome.text)
+    for d in outcome.remaining:
+        click.echo(f"{d.path}:{d.row}:{d.column}: {d.code} {d.message}", err=True)
+    sys.exit(1 if outcome.remaining else 0)
 
 
 @cli.command()

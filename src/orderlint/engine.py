@@ -5,7 +5,7 @@ positions are computed only when something was found."""
 from __future__ import annotations
 
 import ast
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -45,6 +45,22 @@ def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = Fals
     module = cst.parse_module(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
     return FileContext(module, index, settings)
+
+
+def _fix_record(fix, positions) -> Optional[dict]:
+    """A fix in ruff's JSON shape: 1-based rows and columns of text edits."""
+    if fix is None:
+        return None
+    edits = []
+    for edit in fix.edits:
+        span = positions[edit.node]
+        start = end = None
+        if edit.where in ("replace", "before"):
+            start = {"row": span.start.line, "column": span.start.column + 1}
+        if edit.where in ("replace", "after"):
+            end = {"row": span.end.line, "column": span.end.column + 1}
+        edits.append({"content": edit.content, "location": start or end, "end_location": end or start})
+    return {"applicability": fix.applicability, "message": fix.message, "edits": edits}
 
 
 def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
@@ -89,6 +105,7 @@ def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Setting
             continue
         diagnostics.append(
             Diagnostic(path, row, column, rule.code, finding.message, name=rule.name,
-                       end_row=where.end.line, end_column=where.end.column + 1, url=rule.url)
+                       end_row=where.end.line, end_column=where.end.column + 1, url=rule.url,
+                       fix=_fix_record(finding.fix, positions))
         )
     return sorted(diagnostics, key=Diagnostic.sort_key)

@@ -30,6 +30,11 @@ class SourceError(Exception):
 
 def decode(data: bytes) -> str:
     """Decodes as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
+    return decode_with_encoding(data)[0]
+
+
+def decode_with_encoding(data: bytes) -> Tuple[str, str]:
+    """The text and the encoding to write it back in (``utf-8-sig`` when it had a BOM)."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
@@ -42,7 +47,9 @@ def decode(data: bytes) -> str:
         raise SourceError(f"could not decode as {encoding}: {error.reason} (byte 0x{data[error.start]:02x})", row, column) from None
     except LookupError:
         raise SourceError(f"could not decode: unknown encoding `{encoding}`") from None
-    return text[1:] if text.startswith("\ufeff") else text
+    if text.startswith("\ufeff"):
+        return text[1:], "utf-8-sig" if encoding == "utf-8" else encoding
+    return text, encoding
 
 
 # gitignore -------------------------------------------------------------------

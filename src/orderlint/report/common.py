@@ -104,6 +104,18 @@ class Context:
 
     sources: Sources = field(default_factory=Sources)
     files: Optional[Sequence[str]] = None
+    fixed: int = 0  # fixes applied in this run
+    unsafe_fixes: bool = False  # whether unsafe fixes count as available
+
+
+def fixable(d, context: Optional["Context"]) -> bool:
+    fix = d.fix
+    return bool(fix) and (fix["applicability"] == "safe" or bool(context and context.unsafe_fixes))
+
+
+def code_and_mark(d, context: Optional["Context"]) -> str:
+    """``OL105 [*]`` for a diagnostic that ``--fix`` would repair, as ruff marks them."""
+    return f"{d.code} [*]" if fixable(d, context) else d.code
 
 
 def end_of(d) -> "tuple[int, int]":
@@ -113,5 +125,22 @@ def end_of(d) -> "tuple[int, int]":
     return d.end_row, d.end_column
 
 
-def summary(count: int) -> str:
-    return f"Found {count} problem{'s' if count != 1 else ''}.\n" if count else "All checks passed!\n"
+def _problems(count: int) -> str:
+    return f"{count} problem{'s' if count != 1 else ''}"
+
+
+def summary(diagnostics: Sequence, context: Optional[Context] = None) -> str:
+    """The closing lines: counts, what was fixed, and what ``--fix`` / ``--unsafe-fixes`` would repair."""
+    fixed = context.fixed if context else 0
+    remaining = len(diagnostics)
+    if fixed:
+        lines = [f"Found {_problems(fixed + remaining)} ({fixed} fixed, {remaining} remaining)."]
+    else:
+        lines = [f"Found {_problems(remaining)}." if remaining else "All checks passed!"]
+    available = sum(1 for d in diagnostics if fixable(d, context))
+    hidden = sum(1 for d in diagnostics if d.fix and not fixable(d, context))
+    if available:
+        lines.append(f"[*] {available} fixable with the `--fix` option.")
+    if hidden:
+        lines.append(f"({hidden} hidden fix{'es' if hidden != 1 else ''} can be enabled with the `--unsafe-fixes` option.)")
+    return "\n".join(lines) + "\n"

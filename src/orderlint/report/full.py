@@ -19,7 +19,7 @@ import unicodedata
 from typing import List, Optional, Sequence, TextIO
 
 from orderlint.diagnostics import Diagnostic
-from orderlint.report.common import Context, cell_of, end_of, location, summary
+from orderlint.report.common import Context, code_and_mark, cell_of, end_of, location, summary
 
 TAB_WIDTH = 4
 MAX_SPAN_LINES = 5  # longer spans show their first two and last two lines
@@ -99,8 +99,8 @@ def snippet(d: Diagnostic, lines: Optional[List[str]]) -> List[str]:
 def full(diagnostics: Sequence[Diagnostic], out: TextIO, context: Optional[Context] = None) -> None:
     context = context or Context()
     for d in diagnostics:
-        out.write(f"{location(d)}: {d.code} {d.message}\n")
+        out.write(f"{location(d)}: {code_and_mark(d, context)} {d.message}\n")
         for text in snippet(d, context.sources.lines(d.path, cell_of(d))):
             out.write(text + "\n")
         out.write("\n")
-    out.write(summary(len(diagnostics)))
+    out.write(summary(diagnostics, context))

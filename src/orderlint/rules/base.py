@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, FrozenSet, Iterator, Sequence, Tuple
+from typing import Callable, FrozenSet, Iterator, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from orderlint.edits import Fix
 from orderlint.extract.sequences import Guard
 
 KINDS = ("crash", "silent", "perf", "deprecated", "safety")
@@ -20,6 +21,7 @@ class Finding:
     node: cst.CSTNode
     message: str
     guard: Guard = ()
+    fix: Optional[Fix] = None
 
 
 class Rule:
@@ -41,11 +43,11 @@ class Rule:
     def url(self) -> str:
         return f"{DOCS_URL}#{self.code.lower()}-{self.name}"
 
-    def finding(self, node: cst.CSTNode, message: str, *guards: Guard) -> Finding:
+    def finding(self, node: cst.CSTNode, message: str, *guards: Guard, fix: Optional[Fix] = None) -> Finding:
         merged: Tuple[str, ...] = tuple(dict.fromkeys(g for guard in guards for g in guard))
         if merged:
             message = f"{message} (when {' and '.join(f'`{g}`' for g in merged)})"
-        return Finding(node, message, merged)
+        return Finding(node, message, merged, fix)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import libcst as cst
 
 from orderlint.catalogue.state import FLOAT, NORMALIZED, RANGE_255, TENSOR, UINT8
 from orderlint.catalogue.transforms import CONVERSION, CROP, NORMALIZE, PIXEL_OP, RANGE_SENSITIVE, RESIZE, TO_PIL, V1, V2, has_role
+from orderlint.edits import SAFE, Edit, Fix, add_import, module_alias, move_fix, set_keyword
 from orderlint.extract.pipelines import Pipeline, Step, label, pipelines_of, transform_of
 from orderlint.extract.purpose import condition_purpose, pipeline_purpose
 from orderlint.extract.walk import walk
@@ -67,6 +68,7 @@ class TensorTransformBeforeToTensor(PipelineRule):
                 step.node,
                 f"`{label(ctx, step)}` runs before `{label(ctx, conversion.step)}`: {effect}; move it after the conversion",
                 step.guard, conversion.step.guard,
+                fix=_move(ctx, pipeline, step, conversion.step, after=True),
             )
 
 
@@ -123,6 +125,7 @@ class AugmentAfterNormalize(PipelineRule):
                 f"`{label(ctx, step)}` runs after `{label(ctx, normalize.step) if normalize else 'Normalize'}`: "
                 f"{effect}; move it before Normalize",
                 step.guard, normalize.step.guard if normalize else (),
+                fix=_move(ctx, pipeline, step, normalize.step, after=False) if normalize else None,
             )
 
 
@@ -182,6 +185,7 @@ class UnscaledFloatConversion(PipelineRule):
                 f"`{label(ctx, step)}` casts uint8 data to float without `scale=True`: values stay in 0..255 {where}; "
                 "pass `scale=True`",
                 step.guard,
+                fix=Fix(SAFE, "Pass `scale=True`", (set_keyword(ctx.code, step.node, "scale", "True"),)),
             )
 
 
@@ -235,7 +239,38 @@ class DeprecatedV2ToTensor(Rule):
         for site in ctx.index.calls.get("ToTensor", ()):
             transform = transform_of(ctx, site.node.func)
             if transform is not None and transform.deprecated:
-                yield self.finding(site.node, f"`{ctx.label_call(site.node)}` is deprecated: {transform.deprecated}")
+                yield self.finding(site.node, f"`{ctx.label_call(site.node)}` is deprecated: {transform.deprecated}",
+                                   fix=_replace_v2_to_tensor(ctx, site))
+
+
+def _replace_v2_to_tensor(ctx, site) -> Fix:
+    """``v2.ToTensor()`` -> ``v2.ToImage(), v2.ToDtype(torch.float32, scale=True)`` (inside a Compose list),
+    else ``v2.Compose([...])`` of the two; adds the imports the new names need."""
+    edits = []
+    torch_name = module_alias(ctx.index, "torch")
+    if torch_name is None:
+        torch_name = "torch"
+        edits.append(add_import(ctx, "import torch"))
+    func = site.node.func
+    if isinstance(func, cst.Attribute):
+        prefix = f"{ctx.code(func.value)}."
+    else:  # `from torchvision.transforms.v2 import ToTensor`: import the replacements by name too
+        prefix = ""
+        needed = [name for name in ("Compose", "ToDtype", "ToImage") if name not in ctx.index.imports]
+        if needed:
+            edits.append(add_import(ctx, f"from torchvision.transforms.v2 import {', '.join(needed)}"))
+    steps = f"{prefix}ToImage(), {prefix}ToDtype({torch_name}.float32, scale=True)"
+    in_list = isinstance(site.ancestors[-1], cst.Element) if site.ancestors else False
+    edits.append(Edit(site.node, steps if in_list else f"{prefix}Compose([{steps}])"))
+    return Fix(SAFE, "Replace with `ToImage()` and `ToDtype(torch.float32, scale=True)`", tuple(edits))
+
+
+def _move(ctx, pipeline: Pipeline, step: Step, anchor: Step, after: bool) -> Optional[Fix]:
+    if step.node is None or anchor.node is None:
+        return None
+    where = "after" if after else "before"
+    return move_fix(pipeline.site.enclosing(cst.FunctionDef, cst.Module), ctx.code, step.node, anchor.node, after,
+                    f"Move `{label(ctx, step)}` {where} `{label(ctx, anchor)}`")
 
 
 class RandomTransformInEvalPipeline(PipelineRule):
@@ -452,6 +487,7 @@ class Uint8AugmentOnFloat(PipelineRule):
                 f"`{label(ctx, step)}` receives float tensors{origin}: v1 {how}{_error(current.outcome.error)}; "
                 "move it before the conversion",
                 step.guard, source.step.guard if source else (),
+                fix=_move(ctx, pipeline, step, source.step, after=False) if source else None,
             )
 
 
