@@ -46,11 +46,11 @@ def findings(text):
     """(path, line, column, code, message) for each line of ``path:line:col: CODE message`` output."""
     rows = []
     for line in text.splitlines():
-        if line.startswith(("Found ", "All checks passed")):
+        if line.startswith(("Found ", "All checks passed", "[*] ", "(")):
             continue
         path, row, column, rest = line.split(":", 3)
         code, _, message = rest.strip().partition(" ")
-        rows.append((path, int(row), int(column), code, message))
+        rows.append((path, int(row), int(column), code, message.removeprefix("[*] ")))  # flake8 has no fix mark
     return sorted(rows)
 
 

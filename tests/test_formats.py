@@ -102,6 +102,7 @@ def test_full_underlines_the_span_under_the_source_line(project, run):
         "  |\n"
         "\n"
         "Found 1 problem.\n"
+        "(1 hidden fix can be enabled with the `--unsafe-fixes` option.)\n"
     )
 
 

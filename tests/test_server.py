@@ -184,10 +184,14 @@ def test_session_diagnostics_code_actions_hover_and_shutdown(tmp_path, client):
 
     actions = client.request("textDocument/codeAction", {
         "textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}})
-    (noqa,) = actions
-    assert noqa["title"] == "Add `# noqa: OL101`" and noqa["kind"] == "quickfix"
+    titles = sorted(action["title"] for action in actions)
+    assert titles == ["Add `# noqa: OL101`", "Move `T.Normalize` after `T.ToTensor` (unsafe)"], titles
+    noqa = next(action for action in actions if action["title"].startswith("Add"))
+    assert noqa["kind"] == "quickfix"
     fixed = apply(BUGGY, noqa["edit"]["changes"][uri])
     assert fixed.splitlines()[2].endswith("T.ToTensor()])  # noqa: OL101")
+    move = next(action for action in actions if action["title"].startswith("Move"))
+    assert apply(BUGGY, move["edit"]["changes"][uri]).splitlines()[2] == CLEAN.splitlines()[2]
 
     hover = client.request("textDocument/hover", {"textDocument": {"uri": uri},
                                                   "position": {"line": 2, "character": 3}})

@@ -5,7 +5,7 @@ text positions by the engine. Helpers here build the edits rules share
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -30,19 +30,17 @@ class Fix:
     edits: Tuple[Edit, ...]
 
 
-def position_in_list(scope: cst.CSTNode, element_node: cst.CSTNode) -> Optional[Tuple[cst.List, int]]:
-    """The list or tuple literal under ``scope`` that holds ``element_node`` directly, and its index there."""
-    for node in walk(scope):
-        if isinstance(node, (cst.List, cst.Tuple)):
-            for index, element in enumerate(node.elements):
-                if element.value is element_node:
-                    return node, index
-    return None
+def list_positions(scope: cst.CSTNode) -> Dict[int, Tuple[cst.List, int]]:
+    """For every element of a list or tuple literal under ``scope``: (id of its value) -> (literal, index)."""
+    return {id(element.value): (node, index) for node in walk(scope) if isinstance(node, (cst.List, cst.Tuple))
+            for index, element in enumerate(node.elements)}
 
 
-def move_fix(scope: cst.CSTNode, code, moved: cst.CSTNode, anchor: cst.CSTNode, after: bool, message: str) -> Optional[Fix]:
-    """An unsafe fix moving one list element just before or after another, when one list literal holds both."""
-    found, target = position_in_list(scope, moved), position_in_list(scope, anchor)
+def move_fix(positions: Dict[int, Tuple[cst.List, int]], code, moved: cst.CSTNode, anchor: cst.CSTNode, after: bool,
+             message: str) -> Optional[Fix]:
+    """An unsafe fix moving one list element just before or after another, when one list literal holds both.
+    ``positions`` comes from ``list_positions`` of the scope that holds them."""
+    found, target = positions.get(id(moved)), positions.get(id(anchor))
     if found is None or target is None or found[0] is not target[0]:
         return None
     (sequence, source), (_, anchor_index) = found, target

@@ -12,7 +12,7 @@ from orderlint.catalogue import datasets
 from orderlint.catalogue import transforms as catalogue
 from orderlint.catalogue.transforms import CONTAINER, Transform
 from orderlint.extract.index import CallSite, NameResolver
-from orderlint.extract.purpose import consumers
+from orderlint.extract.purpose import ArgumentUses, consumers
 from orderlint.extract.sequences import OPAQUE, Element, Env, Guard, SequenceTracer, cap, product
 from orderlint.extract.values import UNKNOWN, Evaluator
 
@@ -83,10 +83,12 @@ def bind_arguments(call: cst.Call, params: Tuple[str, ...]) -> Optional[Dict[str
 
 
 class PipelineExtractor:
-    def __init__(self, module: cst.Module, resolver: NameResolver, evaluate: Evaluator, tracer: SequenceTracer):
+    def __init__(self, module: cst.Module, resolver: NameResolver, evaluate: Evaluator, tracer: SequenceTracer,
+                 uses: ArgumentUses):
         self._module = module
         self._resolver = resolver
         self._evaluate = evaluate
+        self.uses = uses
         self._tracer = tracer
         self.transform_of = TransformResolver(resolver)
 
@@ -102,7 +104,7 @@ class PipelineExtractor:
         return found
 
     def _input_channels(self, site: CallSite) -> Optional[int]:
-        for call, _ in consumers(site):
+        for call, _ in consumers(site, self.uses):
             channels = datasets.input_channels(self._resolver.qualify(call.func))
             if channels is not None:
                 return channels
@@ -162,10 +164,14 @@ def pipelines_of(ctx) -> List[Pipeline]:
     """Every Compose pipeline of the file (computed once per file)."""
 
     def extract() -> List[Pipeline]:
-        extractor = PipelineExtractor(ctx.module, ctx.resolver, ctx.evaluate, ctx.tracer)
+        extractor = PipelineExtractor(ctx.module, ctx.resolver, ctx.evaluate, ctx.tracer, argument_uses(ctx))
         return extractor.pipelines(ctx.index.calls.get("Compose", []))
 
     return ctx.memo("pipelines", extract)
+
+
+def argument_uses(ctx) -> ArgumentUses:
+    return ctx.memo("argument-uses", ArgumentUses)
 
 
 def transform_of(ctx, func: cst.BaseExpression) -> Optional[Transform]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import libcst as cst
 
@@ -44,7 +44,7 @@ def classify(text: str) -> Optional[str]:
     return None
 
 
-def pipeline_purpose(site: CallSite, code: Callable[[cst.CSTNode], str]) -> Optional[Purpose]:
+def pipeline_purpose(site: CallSite, code: Callable[[cst.CSTNode], str], uses: "ArgumentUses") -> Optional[Purpose]:
     """From the names around the pipeline, innermost first; failing that, from the calls its variable is passed to."""
     chain = site.ancestors + (site.node,)
     for depth in range(len(chain) - 2, -1, -1):
@@ -54,7 +54,7 @@ def pipeline_purpose(site: CallSite, code: Callable[[cst.CSTNode], str]) -> Opti
                 return Purpose(kind, evidence)
         if isinstance(parent, (cst.ClassDef, cst.Module)):
             break
-    for call, arg in consumers(site):
+    for call, arg in consumers(site, uses):
         for kind, evidence in _call_evidence(call, arg, code, by_callee=False):
             if kind == "eval":
                 return Purpose(kind, f"{_variable(site)} is {evidence}")
@@ -71,7 +71,26 @@ def _variable(site: CallSite) -> Optional[str]:
     return None
 
 
-def consumers(site: CallSite) -> List[Tuple[cst.Call, cst.Arg]]:
+class ArgumentUses:
+    """Per scope, the calls that receive each name as an argument; each scope is walked once."""
+
+    def __init__(self) -> None:
+        self._scopes: Dict[int, Dict[str, List[Tuple[cst.Call, cst.Arg]]]] = {}
+
+    def __call__(self, scope: cst.CSTNode, name: str) -> List[Tuple[cst.Call, cst.Arg]]:
+        uses = self._scopes.get(id(scope))
+        if uses is None:
+            uses = self._scopes[id(scope)] = {}
+            for node in walk(scope):
+                if isinstance(node, cst.Call):
+                    for arg in node.args:
+                        key = dotted_name(arg.value)
+                        if key is not None:
+                            uses.setdefault(key, []).append((node, arg))
+        return uses.get(name, [])
+
+
+def consumers(site: CallSite, uses: ArgumentUses) -> List[Tuple[cst.Call, cst.Arg]]:
     """The calls a pipeline is handed to: the call it is written in, or those that receive its variable."""
     parent = site.ancestors[-1] if site.ancestors else None
     if isinstance(parent, cst.Arg) and len(site.ancestors) > 1 and isinstance(site.ancestors[-2], cst.Call):
@@ -79,9 +98,7 @@ def consumers(site: CallSite) -> List[Tuple[cst.Call, cst.Arg]]:
     name = _variable(site)
     if name is None:
         return []
-    scope = site.enclosing(cst.FunctionDef, cst.Module)
-    return [(node, arg) for node in walk(scope) if isinstance(node, cst.Call)
-            for arg in node.args if dotted_name(arg.value) == name]
+    return uses(site.enclosing(cst.FunctionDef, cst.Module), name)
 
 
 def _evidence(parent: cst.CSTNode, child: cst.CSTNode, code) -> Iterator[Tuple[Optional[str], str]]:

@@ -16,6 +16,16 @@ _TRIVIA = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot", "
            "leading_lines", "lines_after_decorators", "newline", "lbracket", "rbracket", "lbrace", "rbrace",
            "operator", "asynchronous", "prefix", "suffix", "star_tok", "arrow", "indent")
 _FIELDS: Dict[Type[cst.CSTNode], Tuple[str, ...]] = {}
+# isinstance() against CSTNode goes through ABCMeta's slow check; a type-keyed cache does not.
+_IS_NODE: Dict[type, bool] = {}
+
+
+def _is_node(value) -> bool:
+    kind = type(value)
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
 
 
 def _child_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
@@ -27,15 +37,15 @@ def _child_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
     return fields
 
 
-def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+def children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    found = []
     for name in _child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
+        if type(value) is tuple or type(value) is list:
+            found.extend(item for item in value if _is_node(item))
+        elif _is_node(value):
+            found.append(value)
+    return found
 
 
 def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -44,7 +54,7 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(tuple(children(current))))
+        stack.extend(reversed(children(current)))
 
 
 def walk_with_ancestors(node: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:
@@ -54,4 +64,4 @@ def walk_with_ancestors(node: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Tuple[
         current, ancestors = stack.pop()
         yield current, ancestors
         below = ancestors + (current,)
-        stack.extend((child, below) for child in reversed(tuple(children(current))))
+        stack.extend((child, below) for child in reversed(children(current)))

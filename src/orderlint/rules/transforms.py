@@ -9,8 +9,8 @@ import libcst as cst
 
 from orderlint.catalogue.state import FLOAT, NORMALIZED, RANGE_255, TENSOR, UINT8
 from orderlint.catalogue.transforms import CONVERSION, CROP, NORMALIZE, PIXEL_OP, RANGE_SENSITIVE, RESIZE, TO_PIL, V1, V2, has_role
-from orderlint.edits import SAFE, Edit, Fix, add_import, module_alias, move_fix, set_keyword
-from orderlint.extract.pipelines import Pipeline, Step, label, pipelines_of, transform_of
+from orderlint.edits import SAFE, Edit, Fix, add_import, list_positions, module_alias, move_fix, set_keyword
+from orderlint.extract.pipelines import Pipeline, Step, argument_uses, label, pipelines_of, transform_of
 from orderlint.extract.purpose import condition_purpose, pipeline_purpose
 from orderlint.extract.walk import walk
 from orderlint.interpret import Interpreter, Walk, WalkStep, is_random, requested_size
@@ -268,9 +268,10 @@ def _replace_v2_to_tensor(ctx, site) -> Fix:
 def _move(ctx, pipeline: Pipeline, step: Step, anchor: Step, after: bool) -> Optional[Fix]:
     if step.node is None or anchor.node is None:
         return None
+    scope = pipeline.site.enclosing(cst.FunctionDef, cst.Module)
+    positions = ctx.memo(("list-positions", id(scope)), lambda: list_positions(scope))
     where = "after" if after else "before"
-    return move_fix(pipeline.site.enclosing(cst.FunctionDef, cst.Module), ctx.code, step.node, anchor.node, after,
-                    f"Move `{label(ctx, step)}` {where} `{label(ctx, anchor)}`")
+    return move_fix(positions, ctx.code, step.node, anchor.node, after, f"Move `{label(ctx, step)}` {where} `{label(ctx, anchor)}`")
 
 
 class RandomTransformInEvalPipeline(PipelineRule):
@@ -287,7 +288,7 @@ class RandomTransformInEvalPipeline(PipelineRule):
     use_instead = "val_transform = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor()])"
 
     def check(self, walk, pipeline, ctx):
-        purpose = ctx.memo(("purpose", id(pipeline.node)), lambda: pipeline_purpose(pipeline.site, ctx.code))
+        purpose = ctx.memo(("purpose", id(pipeline.node)), lambda: pipeline_purpose(pipeline.site, ctx.code, argument_uses(ctx)))
         path_evidence = _eval_condition(walk)
         for current in walk.steps:
             step = current.step
