@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 from typing import Iterable, List, Set, Tuple
 
-_ALWAYS_KEPT = (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.AugAssign)
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -24,12 +23,9 @@ def _span(statement: ast.stmt) -> Tuple[int, int]:
 
 
 def _always_kept(statement: ast.stmt) -> bool:
-    """Imports and assignments, also inside a top-level ``try:``/``if:`` (``try: from x import y``)."""
-    if isinstance(statement, _ALWAYS_KEPT):
-        return True
-    if isinstance(statement, _DEFINITIONS):
-        return False
-    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in ast.walk(statement))
+    """Every module-level statement that is not a definition: imports (also under ``try:``), constants,
+    and module-level code such as ``layers = []; for ...: layers.append(...)`` that a kept statement may use."""
+    return not isinstance(statement, _DEFINITIONS)
 
 
 def _called_names(statement: ast.stmt) -> Set[str]:
@@ -60,6 +56,7 @@ def relevant_source(source: str, triggers: Iterable[str]) -> str:
         for statement, (start, end) in zip(tree.body, spans)
     ]
     _keep_called_definitions(tree.body, kept)
+    _keep_callers(tree.body, kept)
     _keep_shared_lines(spans, kept)
     blank: List[bool] = [False] * len(lines)
     for statement, (start, end), keep in zip(tree.body, spans, kept):
@@ -105,6 +102,15 @@ def _keep_called_definitions(body: List[ast.stmt], kept: List[bool]) -> None:
             if target is not None and not kept[target]:
                 kept[target] = True
                 frontier.append(target)
+
+
+def _keep_callers(body: List[ast.stmt], kept: List[bool]) -> None:
+    """A top-level function that calls a kept one (``main()`` calling ``train(model, criterion)``) holds its
+    arguments: keep it too, one level up."""
+    kept_names = {s.name for s, keep in zip(body, kept) if keep and isinstance(s, _DEFINITIONS)}
+    for i, statement in enumerate(body):
+        if not kept[i] and isinstance(statement, _DEFINITIONS) and _called_names(statement) & kept_names:
+            kept[i] = True
 
 
 def _keep_shared_lines(spans: List[Tuple[int, int]], kept: List[bool]) -> None:

@@ -1,13 +1,15 @@
-"""``orderlint show``: what flows through each pipeline of a file, step by step."""
+"""``orderlint show``: what flows through each pipeline and layer stack of a file, step by step."""
 
 from __future__ import annotations
 
 from typing import List, Optional, TextIO
 
+import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from orderlint.catalogue.state import ImageState
 from orderlint.context import FileContext
+from orderlint.extract import layers
 from orderlint.extract.pipelines import label, pipelines_of
 from orderlint.interpret import Interpreter, WalkStep
 
@@ -28,7 +30,7 @@ def _row(ctx: FileContext, walked: WalkStep) -> List[str]:
 
 
 def _table(rows: List[List[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for number, row in enumerate(rows):
         out.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() + "\n")
         if number == 0:
@@ -58,4 +60,30 @@ def show(ctx: FileContext, path: str, line: Optional[int], out: TextIO) -> int:
             rows += [_row(ctx, walked) for walked in walk.steps]
             _table(rows, out)
         out.write("\n")
+    for stack in layers.stacks_of(ctx):
+        where = positions[stack.node]
+        if line is not None and not where.start.line <= line <= where.end.line:
+            continue
+        shown += 1
+        kind = f"class {stack.name} (forward)" if isinstance(stack.node, cst.ClassDef) else stack.name
+        out.write(f"{path}:{where.start.line}:{where.start.column + 1}: {kind}\n")
+        for number, applications in enumerate(stack.walks, start=1):
+            if len(stack.walks) > 1:
+                out.write(f"  path {number} of {len(stack.walks)}\n")
+            rows = [list(LAYER_COLUMNS)] + [_layer_row(ctx, application) for application in applications]
+            _table(rows, out)
+        out.write("\n")
     return shown
+
+
+LAYER_COLUMNS = ("layer", "rank", "channels", "features", "output")
+
+
+def _layer_row(ctx: FileContext, application: layers.Application) -> List[str]:
+    """The tensor after one layer: rank, channels (dim 1), features (last dim), output kind."""
+    state = application.after.state
+    name = layers.label(ctx, application.use)
+    if application.problem is not None:
+        name += f"  !! {application.problem.kind}"
+    rank = f"{state.rank}D" if state.rank is not None else None
+    return [name, _cell(rank), _cell(state.channels), _cell(state.features), _cell(state.output)]

@@ -120,6 +120,13 @@ class SequenceTracer:
         self._run(site.ancestors[position - 2].body.body, class_env, (), set())
         return {f"{owner}.{name}": binding for name, binding in class_env.items() for owner in ("self", "cls")}
 
+    def env_after(self, function: cst.FunctionDef) -> Env:
+        """The bindings in effect at the end of a function's body (``self.conv = ...`` in ``__init__``)."""
+        env: Env = {}
+        if isinstance(function.body, cst.IndentedBlock):
+            self._run(function.body.body, env, (), set())
+        return env
+
     def value_of(self, node: cst.BaseExpression, env: Env) -> cst.BaseExpression:
         """The expression a variable holds when it was assigned exactly once, else the node itself."""
         binding = self.lookup(env, node) if isinstance(node, (cst.Name, cst.Attribute)) else None
@@ -384,10 +391,12 @@ def _blocks(statement) -> List[cst.BaseSuite]:
 
 
 def _literal_range(statement: cst.For, evaluate: Evaluator) -> Optional[int]:
-    """The iteration count of ``for _ in range(N)`` / ``for x in (a, b)`` when literal and small."""
+    """The iteration count of ``for _ in range(...)`` / ``for x in (a, b)`` when literal and small."""
     iterable = statement.iter
-    if isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "range" and len(iterable.args) == 1:
-        count = evaluate(iterable.args[0].value)
+    if isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "range" and 1 <= len(iterable.args) <= 3:
+        bounds = [evaluate(arg.value) for arg in iterable.args]
+        literal = all(isinstance(b, int) and not isinstance(b, bool) for b in bounds) and (len(bounds) < 3 or bounds[2] != 0)
+        count = len(range(*bounds)) if literal else UNKNOWN
     else:
         value = evaluate(iterable)
         count = len(value) if isinstance(value, (list, tuple)) else UNKNOWN
