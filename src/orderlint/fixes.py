@@ -10,16 +10,15 @@ then a rename) in their own encoding, BOM, line endings and file mode.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from orderlint.atomic import atomic_file
 from orderlint.diagnostics import Diagnostic
 
 MAX_ROUNDS = 10
@@ -118,16 +117,5 @@ def unified_diff(path: str, before: str, after: str) -> str:
 def write_atomically(path: Path, text: str, encoding: str) -> None:
     """Replaces ``path`` with ``text`` in ``encoding`` (a BOM comes back with utf-8-sig), keeping its mode."""
     data = text.encode(encoding)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".orderlint-tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    with atomic_file(path, stat.S_IMODE(path.stat().st_mode)) as out:
+        out.write(data)

@@ -7,14 +7,14 @@ need them the source text and the list of checked files.
 
 from __future__ import annotations
 
-import os
+import io
 import sys
-import tempfile
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Dict, Iterator, Optional, Sequence, TextIO
 
+from orderlint.atomic import atomic_file
 from orderlint.diagnostics import Diagnostic
 from orderlint.report.common import Context, Sources, display_path
 from orderlint.report.concise import concise
@@ -39,28 +39,17 @@ def statistics(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
 
 @contextmanager
 def output(path: Optional[Path]) -> Iterator[TextIO]:
-    """Standard output, or ``path`` written atomically: the report goes to a
-    temporary file beside it that replaces it only once complete, so a reader
-    never sees half a report and a failed run leaves the old one in place."""
+    """Standard output, or ``path`` written atomically, so a reader never sees half a report
+    and a failed run leaves the old one in place."""
     if path is None:
         yield sys.stdout
         return
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have created it, not mkstemp's 0600
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        yield text
+        text.flush()
+        text.detach()
 
 
 Format = Callable[..., None]
