@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import textwrap
 from pathlib import Path
@@ -13,7 +14,7 @@ import libcst as cst
 from orderlint import __version__, report, runner
 from orderlint.cache import CACHE_DIR, Cache
 from orderlint.config import Config, ConfigError, find_pyproject, load_config, select_rules, validate_selectors
-from orderlint.engine import parse
+from orderlint.engine import on_deep_stack, parse
 from orderlint.files import SourceError, decode, discover
 from orderlint.rules import ALL_RULES, RULES_BY_CODE
 from orderlint.rules.base import Rule
@@ -159,16 +160,26 @@ def show(target: str) -> None:
     head, sep, tail = target.rpartition(":")
     if sep and tail.isdigit():
         path, line = head, int(tail)
+    def render() -> Tuple[bool, str]:
+        out = io.StringIO()
+        return show_pipelines(parse(source), path, line, out), out.getvalue()
+
     try:
         source = decode(Path(path).read_bytes())
-        ctx = parse(source)
+        try:
+            found, text = render()
+        except RecursionError:  # deeply nested code: again with a deep stack, as `check` does
+            found, text = on_deep_stack(render)
     except OSError as error:
         _fail(f"{path}: cannot read: {error.strerror}")
     except SourceError as error:
         _fail(f"{path}: {error}")
     except cst.ParserSyntaxError as error:
         _fail(f"{path}:{error.raw_line}:{error.raw_column + 1}: could not parse: {error.message}")
-    if not show_pipelines(ctx, path, line, sys.stdout):
+    except RecursionError:
+        _fail(f"{path}: could not analyse: the code is nested too deeply")
+    sys.stdout.write(text)
+    if not found:
         where = f" at line {line}" if line is not None else ""
         click.echo(f"{path}: no transform pipeline found{where}")
 

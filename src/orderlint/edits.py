@@ -16,11 +16,12 @@ SAFE, UNSAFE = "safe", "unsafe"
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace ``node``'s text with ``content``; or insert ``content`` just before or after it."""
+    """Replace ``node``'s text with ``content``; insert ``content`` just before or after it; or
+    (``line_before``) insert ``content`` as a new line above the line where ``node`` starts, indented like it."""
 
     node: cst.CSTNode
     content: str
-    where: str = "replace"  # "replace", "before" or "after"
+    where: str = "replace"  # "replace", "before", "after" or "line_before"
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,28 @@ def set_keyword(code, call: cst.Call, keyword: str, value: str) -> Edit:
     return Edit(call.args[-1].value, f", {keyword}={value}", where="after")
 
 
+def insert_first_argument(code, call: cst.Call, text: str) -> Tuple[Edit, ...]:
+    """``f(a, b=1)`` -> ``f(text, a, b=1)``; ``f()`` -> ``f(text)``."""
+    if call.args:
+        return (Edit(call.args[0], f"{text}, ", where="before"),)
+    return (Edit(call, f"{code(call.func)}({text})"),)
+
+
 def module_alias(index, module: str) -> Optional[str]:
     """The local name under which ``import module`` is bound in the file, if any."""
     for local, qualified in index.imports.items():
         if qualified == module:
             return local
     return None
+
+
+def torch_name(ctx, edits: list) -> str:
+    """The local name of the ``torch`` module; appends an ``import torch`` edit when the file lacks one."""
+    name = module_alias(ctx.index, "torch")
+    if name is None:
+        edits.append(add_import(ctx, "import torch"))
+        name = "torch"
+    return name
 
 
 def add_import(ctx, statement: str) -> Edit:

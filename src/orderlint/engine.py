@@ -5,7 +5,10 @@ positions are computed only when something was found."""
 from __future__ import annotations
 
 import ast
-from typing import List, Optional, Sequence
+import re
+import sys
+import threading
+from typing import Callable, List, Optional, Sequence, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -19,6 +22,7 @@ from orderlint.rules import FAMILIES
 from orderlint.rules.base import Family, Rule
 
 SYNTAX_ERROR = "OL000"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks LibCST counts
 
 
 def syntax_error(path: str, message: str, row: int = 1, column: int = 1) -> Diagnostic:
@@ -36,24 +40,61 @@ def _parse_failure(source: str, path: str, error: cst.ParserSyntaxError) -> Diag
     return syntax_error(path, f"could not parse: {error.message}", error.raw_line, error.raw_column + 1)
 
 
+class Refused(cst.ParserSyntaxError):
+    """Code CPython refuses before it parses anything: null bytes, or nesting deeper than it accepts.
+    It is never handed to LibCST, whose native parser overflows its stack on deep nesting (a
+    segmentation fault, which nothing can catch) and accepts null bytes."""
+
+
+# CPython's own limits on nesting (brackets: 200 levels; its parser's stack: about 3000).
+_TOO_DEEP = ("too many nested parentheses", "too complex", "too many levels of indentation", "parser stack overflow")
+
+
+def _refuse(source: str) -> None:
+    """Raises ``Refused`` for code CPython refuses outright; other syntax errors are LibCST's to report."""
+    if "\0" in source:
+        offset = source.index("\0")
+        line = source.count("\n", 0, offset) + 1
+        raise Refused("source code cannot contain null bytes", lines=source.splitlines(), raw_line=line,
+                      raw_column=offset - (source.rfind("\n", 0, offset) + 1))
+    try:
+        compile(source, "<orderlint>", "exec", ast.PyCF_ONLY_AST)
+    except SyntaxError as error:
+        if any(reason in str(error.msg) for reason in _TOO_DEEP):
+            raise Refused(f"the code is nested too deeply ({error.msg})", lines=source.splitlines(),
+                          raw_line=error.lineno or 1, raw_column=max((error.offset or 1) - 1, 0)) from None
+    except (RecursionError, MemoryError):  # CPython reports its parser's stack overflowing as MemoryError
+        raise Refused("the code is nested too deeply", lines=source.splitlines(), raw_line=1, raw_column=0) from None
+    except ValueError:
+        pass
+
+
 def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = False,
           settings: Settings = Settings()) -> FileContext:
     """Parses once (only the regions that can matter, unless ``whole``) and indexes once;
-    raises ``ParserSyntaxError`` or ``RecursionError``."""
+    raises ``ParserSyntaxError`` (``Refused`` for null bytes and nesting deeper than CPython
+    accepts) or ``RecursionError``."""
     if not whole:
         source = relevant_source(source, (t for family in families for t in family.triggers))
+    _refuse(source)
     module = cst.parse_module(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
     return FileContext(module, index, settings)
 
 
-def _fix_record(fix, positions) -> Optional[dict]:
+def _fix_record(fix, positions, lines: List[str]) -> Optional[dict]:
     """A fix in ruff's JSON shape: 1-based rows and columns of text edits."""
     if fix is None:
         return None
     edits = []
     for edit in fix.edits:
         span = positions[edit.node]
+        if edit.where == "line_before":
+            line = lines[span.start.line - 1]
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            point = {"row": span.start.line, "column": 1}
+            edits.append({"content": f"{indent}{edit.content}\n", "location": point, "end_location": point})
+            continue
         start = end = None
         if edit.where in ("replace", "before"):
             start = {"row": span.start.line, "column": span.start.column + 1}
@@ -63,8 +104,53 @@ def _fix_record(fix, positions) -> Optional[dict]:
     return {"applicability": fix.applicability, "message": fix.message, "edits": edits}
 
 
+_T = TypeVar("_T")
+# LibCST's visitors (and a few of orderlint's own walks) recurse once per level of nesting. A file
+# nested deeper than the default recursion limit allows (a long implicit string concatenation, a
+# long `elif` chain, `a + b + ...`) is linted again on a thread with a large stack.
+DEEP_STACK_SIZE = 512 * 1024 * 1024
+DEEP_RECURSION_LIMIT = 150_000
+
+
+def on_deep_stack(function: Callable[..., _T], *args) -> _T:
+    """``function(*args)`` on a thread with a large stack and a high recursion limit."""
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function(*args)))
+        except BaseException as error:  # re-raised on the calling thread
+            outcome.append((False, error))
+
+    previous_limit = sys.getrecursionlimit()
+    previous_size = threading.stack_size(DEEP_STACK_SIZE)
+    try:
+        sys.setrecursionlimit(max(previous_limit, DEEP_RECURSION_LIMIT))
+        thread = threading.Thread(target=target, name="orderlint-deep", daemon=True)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous_size)
+        sys.setrecursionlimit(previous_limit)
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
+
+
 def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
     """Diagnostics for one file's text, sorted, with ``# noqa`` applied."""
+    try:
+        return _lint_source(source, path, rules, settings)
+    except RecursionError:
+        pass
+    try:
+        return on_deep_stack(_lint_source, source, path, rules, settings)
+    except RecursionError:
+        return [syntax_error(path, "could not analyse: the code is nested too deeply")]
+
+
+def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings) -> List[Diagnostic]:
     file_noqa = noqa.file_suppression(source)
     if file_noqa is not None:
         if "*" in file_noqa:
@@ -80,10 +166,10 @@ def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Setting
         return []
     try:
         ctx = parse(source, [family for family, _ in active], settings=settings)
+    except Refused as error:
+        return [syntax_error(path, f"could not parse: {error.message}", error.raw_line, error.raw_column + 1)]
     except cst.ParserSyntaxError as error:
         return [_parse_failure(source, path, error)]
-    except RecursionError:
-        return [syntax_error(path, "could not parse: the code is nested too deeply")]
 
     seen = set()
     found = []
@@ -97,6 +183,7 @@ def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Setting
         return []
     positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
     suppressions = noqa.line_suppressions(source)
+    lines = _LINE_BREAK.split(source)
     diagnostics = []
     for rule, finding in found:
         where = positions[finding.node]
@@ -106,6 +193,6 @@ def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Setting
         diagnostics.append(
             Diagnostic(path, row, column, rule.code, finding.message, name=rule.name,
                        end_row=where.end.line, end_column=where.end.column + 1, url=rule.url,
-                       fix=_fix_record(finding.fix, positions))
+                       fix=_fix_record(finding.fix, positions, lines))
         )
     return sorted(diagnostics, key=Diagnostic.sort_key)

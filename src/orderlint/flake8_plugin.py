@@ -59,5 +59,5 @@ class Plugin:
             yield 1, 0, f"OL000 orderlint configuration error, file not checked: {rules}", type(self)
             return
         source = "".join(self.lines)
-        for d in runner.lint_text(source, self.filename, runner.rules_for(self.filename, rules, config)):
+        for d in runner.lint_text(source, self.filename, runner.rules_for(self.filename, rules, config), config.settings):
             yield d.row, d.column - 1, f"{d.code} {d.message}", type(self)

@@ -75,7 +75,8 @@ def _blank(blank: List[bool], start: int, end: int) -> None:
 
 
 def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[str, ...], blank: List[bool]) -> None:
-    """In a kept class: ``__init__``, members that mention a trigger, and the methods they call stay."""
+    """In a kept class: ``__init__``, members that mention a trigger, the methods they call and the methods
+    that call them (``fit()`` calling ``self.training_step()``) stay."""
     members = cls.body
     spans = [_span(member) for member in members]
     kept = [
@@ -84,6 +85,7 @@ def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[s
         for member, (start, end) in zip(members, spans)
     ]
     _keep_called_definitions(members, kept)
+    _keep_callers(members, kept)
     _keep_shared_lines(spans, kept)
     if not any(kept) or spans[0][0] <= cls.lineno:
         return  # an emptied body would not parse; a one-line class has nothing to gain

@@ -227,6 +227,7 @@ class OrderlintServer(LanguageServer):
         return codec.client_num_units if codec is not None else utf16_units
 
     def rules_for(self, path: Optional[str]):
+        """(rules, settings) for a document: its nearest [tool.orderlint], or the defaults if that is invalid."""
         directory = Path(path).parent if path else Path.cwd()
         try:
             config = load_config(find_pyproject(directory), directory)
@@ -238,7 +239,7 @@ class OrderlintServer(LanguageServer):
                     type=lsp.MessageType.Error, message=f"orderlint: {error}; using the default rules"))
             config = load_config(None, directory)
             rules = select_rules(None, [], [], False)
-        return runner.rules_for(path, rules, config) if path else rules
+        return (runner.rules_for(path, rules, config) if path else rules), config.settings
 
     def lint(self, uri: str) -> None:
         document = self.workspace.get_text_document(uri)
@@ -246,7 +247,8 @@ class OrderlintServer(LanguageServer):
         if path is not None and is_notebook(path):
             diagnostics: List[Diagnostic] = []  # a notebook opened as JSON text: its rows are not the file's
         else:
-            diagnostics = runner.lint_text(document.source, path or uri, self.rules_for(path))
+            rules, settings = self.rules_for(path)
+            diagnostics = runner.lint_text(document.source, path or uri, rules, settings)
         self.results[uri] = diagnostics
         positions = Positions(source_lines(document.source), self.units(document))
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(

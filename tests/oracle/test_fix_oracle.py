@@ -103,3 +103,24 @@ def test_fixing_any_order_gives_a_clean_pipeline_that_runs(order):
         torch.manual_seed(seed)
         out = namespace["pipeline"](image(seed))
         assert isinstance(out, torch.Tensor) and out.is_floating_point()
+
+
+def test_fixed_training_step_runs_and_returns_a_plain_number():
+    """OL304/OL307/OL408 fixed: the epoch runs (CUDA autocast and scaler disable themselves on CPU) and the
+    running loss is a float, not a tensor holding every iteration's graph."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "CUDA is not available": expected on this CPU-only machine
+        fixed = load(PAIRS / "training_safe.fixed.py")
+        model = torch.nn.Linear(4, 3)
+        loader = [(torch.randn(8, 4), torch.randint(0, 3, (8,))) for _ in range(3)]
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        result = fixed["train_one_epoch"](model, loader, optimizer, fixed["make_scaler"](), torch.nn.CrossEntropyLoss())
+    assert isinstance(result, float)
+
+
+def test_fixed_aliased_amp_is_valid_code_that_runs():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fixed = load(PAIRS / "training_aliased_amp.fixed.py")
+        out = fixed["forward_half"](torch.nn.Linear(4, 2), torch.randn(3, 4))
+    assert out.shape == (3, 2) and isinstance(fixed["scaler"], torch.amp.GradScaler)
