@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, FrozenSet, Iterator, Optional, Sequence, Tuple
 
@@ -11,6 +12,8 @@ from orderlint.edits import Fix
 from orderlint.extract.sequences import Guard
 
 KINDS = ("crash", "silent", "perf", "deprecated", "safety")
+# `if __name__ == "__main__":` is how a script runs at all, not a condition worth naming in a message.
+_MAIN_GUARD = re.compile(r"""^__name__\s*==\s*['"]__main__['"]$""")
 DOCS_URL = "https://github.com/orderlint/orderlint/blob/main/docs/rules.md"
 
 
@@ -44,7 +47,7 @@ class Rule:
         return f"{DOCS_URL}#{self.code.lower()}-{self.name}"
 
     def finding(self, node: cst.CSTNode, message: str, *guards: Guard, fix: Optional[Fix] = None) -> Finding:
-        merged: Tuple[str, ...] = tuple(dict.fromkeys(g for guard in guards for g in guard))
+        merged: Tuple[str, ...] = tuple(dict.fromkeys(g for guard in guards for g in guard if not _MAIN_GUARD.match(g)))
         if merged:
             message = f"{message} (when {' and '.join(f'`{g}`' for g in merged)})"
         return Finding(node, message, merged, fix)
