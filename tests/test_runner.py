@@ -96,3 +96,18 @@ def test_a_crashing_rule_gives_ol999_keeps_other_results_and_exits_2(project, ru
     assert result.exit_code == 2
     assert "a.py:3:23: OL101" in result.stdout
     assert "b.py:1:1: OL999 internal error while checking this file (RuntimeError: simulated bug)" in result.stdout
+
+
+def test_cache_is_not_reused_when_orderlint_itself_changes(project, run, monkeypatch):
+    import orderlint.cache
+
+    project("train.py", BUGGY)
+    run("check")
+    monkeypatch.setattr(orderlint.cache, "_code_fingerprint", lambda: "an edited rule")
+    import orderlint.runner
+
+    linted = []
+    original = orderlint.runner.lint_bytes
+    monkeypatch.setattr(orderlint.runner, "lint_bytes", lambda *a, **k: linted.append(a[1]) or original(*a, **k))
+    run("check", "--jobs", "1")
+    assert linted == ["train.py"]

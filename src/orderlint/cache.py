@@ -23,10 +23,21 @@ CACHE_DIR = ".orderlint_cache"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This directory is a cache created by orderlint.\n"
 
 
+def _code_fingerprint() -> str:
+    """orderlint's own modules (size and modification time): an edited rule never serves stale results,
+    even without a version change (an editable install under development)."""
+    package = Path(__file__).parent
+    parts = []
+    for module in sorted(package.rglob("*.py")):
+        stat = module.stat()
+        parts.append(f"{module.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 class Cache:
     def __init__(self, root: Path, settings: Sequence[str]):
         self.directory = root / CACHE_DIR
-        digest = hashlib.sha256("\0".join([__version__, *settings]).encode()).hexdigest()[:16]
+        digest = hashlib.sha256("\0".join([__version__, _code_fingerprint(), *settings]).encode()).hexdigest()[:16]
         self._file = self.directory / __version__ / f"{digest}.json"
         self._entries: Dict[str, dict] = {}
         self._dirty = False
