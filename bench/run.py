@@ -1,6 +1,6 @@
 """Benchmark orderlint against TorchFix and ruff on the same tree, in the same run.
 
-    python bench/run.py TREE [--runs 3] [--torchfix PATH] [--ruff PATH] [--skip torchfix]
+    python bench/run.py TREE [--runs 3] [--slow-runs 1] [--torchfix PATH] [--ruff PATH] [--skip torchfix]
 
 Each tool runs several times in a fresh process; the table shows median wall
 time, median CPU time (user + system of the process and its children), peak
@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tree", type=Path)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slow-runs", type=int, default=1, help="runs of TorchFix (minutes per run on large trees)")
     parser.add_argument("--torchfix", default=shutil.which("torchfix"), help="TorchFix executable (its own venv)")
     parser.add_argument("--ruff", default=shutil.which("ruff"))
     parser.add_argument("--skip", action="append", default=[], choices=["torchfix", "ruff", "floor"])
@@ -99,7 +100,7 @@ def main() -> None:
     print(f"tree: {tree}  ({count_lines(tree):,} lines of Python)  machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     results = {}
     for name, command in tools.items():
-        runs = [measure(command, cache_home) for _ in range(args.runs)]
+        runs = [measure(command, cache_home) for _ in range(args.slow_runs if name == "torchfix" else args.runs)]
         results[name] = tuple(statistics.median(r[i] for r in runs) for i in range(3))
     subprocess.run(warm, cwd=cache_home, stdout=subprocess.DEVNULL)  # fill the cache
     results["orderlint (warm cache)"] = tuple(

@@ -1,6 +1,7 @@
 """Region-level parsing keeps every line number and drops only what cannot matter."""
 
 import textwrap
+from pathlib import Path
 
 from orderlint.regions import relevant_source
 
@@ -33,7 +34,7 @@ SOURCE = textwrap.dedent('''\
 
 
 def test_irrelevant_statements_are_blanked_line_for_line():
-    reduced = relevant_source(SOURCE, ["Compose"])
+    reduced = relevant_source(SOURCE, ["Compose"]).text
     assert reduced.count("\n") == SOURCE.count("\n")
     kept = {line for line in reduced.splitlines() if line}
     assert "def unrelated(x):" not in kept and "@decorator" not in kept and "class Other:" not in kept
@@ -45,13 +46,13 @@ def test_irrelevant_statements_are_blanked_line_for_line():
 
 
 def test_unparseable_or_single_statement_source_is_returned_whole():
-    assert relevant_source("def f(:\n", ["Compose"]) == "def f(:\n"
-    assert relevant_source("x = 1\n", ["Compose"]) == "x = 1\n"
+    assert relevant_source("def f(:\n", ["Compose"]) == ("def f(:\n", None)
+    assert relevant_source("x = 1\n", ["Compose"]) == ("x = 1\n", [1])
 
 
 def test_crlf_line_endings_are_kept():
     source = "import torchvision\r\ndef f():\r\n    pass\r\ndef g():\r\n    torchvision.Compose()\r\n"
-    reduced = relevant_source(source, ["Compose"])
+    reduced = relevant_source(source, ["Compose"]).text
     assert reduced == "import torchvision\r\n\r\n\r\ndef g():\r\n    torchvision.Compose()\r\n"
 
 
@@ -68,8 +69,34 @@ def test_findings_are_identical_with_and_without_regions():
         reduced = lint_source(source, str(fixture), ALL_RULES)
         original = engine.relevant_source
         try:
-            engine.relevant_source = lambda text, triggers: text
+            engine.relevant_source = lambda text, triggers: (text, None)
             whole = lint_source(source, str(fixture), ALL_RULES)
         finally:
             engine.relevant_source = original
         assert reduced == whole, fixture.name
+
+
+def test_statement_lines_follow_libcst_grouping_and_def_lines():
+    source = "import os\nx = 1; y = (2,\n  3); z = 4\n\n@decorator\ndef f():\n    return Compose()\n"
+    assert relevant_source(source, ["Compose"]).statement_lines == [1, 2, 6]
+
+
+def test_form_feed_and_line_separator_do_not_shift_lines():
+    source = 'import torchvision\nnote = "a\x0cb\u2028c"\ndef unused():\n    pass\ndef g():\n    torchvision.Compose()\n'
+    reduced = relevant_source(source, ["Compose"]).text
+    assert reduced.split("\n")[2:4] == ["", ""] and "torchvision.Compose()" in reduced
+
+
+def test_positions_of_nodes_match_the_whole_module_measure():
+    import libcst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from orderlint.extract.walk import walk
+    from orderlint.positions import positions_of
+
+    for fixture in sorted((Path(__file__).parent.parent / "fixtures").glob("*.py"))[:12]:
+        reduced = relevant_source(fixture.read_text(encoding="utf-8"), ["Compose", "Sequential", "backward"])
+        module = libcst.parse_module(reduced.text)
+        calls = [node for node in walk(module) if isinstance(node, libcst.Call)]
+        whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        assert positions_of(module, calls, reduced.statement_lines) == {call: whole[call] for call in calls}, fixture.name

@@ -4,7 +4,7 @@ resolution, value evaluation and sequence tracing, each built once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Hashable, Optional, Tuple
+from typing import Any, Callable, Dict, Hashable, List, Optional, Tuple
 
 import libcst as cst
 
@@ -22,8 +22,11 @@ class Settings:
 
 
 class FileContext:
-    def __init__(self, module: cst.Module, index: ModuleIndex, settings: Settings = Settings()):
+    def __init__(self, module: cst.Module, index: ModuleIndex, settings: Settings = Settings(), source: str = "",
+                 statement_lines: Optional[List[int]] = None):
         self.module = module
+        self.source = source  # the text parsed (irrelevant regions blanked): cheap to search, unlike module.code
+        self.statement_lines = statement_lines  # where each top-level statement starts (see positions.py)
         self.index = index
         self.settings = settings
         self.resolver = NameResolver(index)

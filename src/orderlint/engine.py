@@ -11,12 +11,12 @@ import threading
 from typing import Callable, List, Optional, Sequence, TypeVar
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from orderlint import noqa
 from orderlint.context import FileContext, Settings
 from orderlint.diagnostics import Diagnostic
 from orderlint.extract.index import ModuleIndex
+from orderlint.positions import positions_of
 from orderlint.regions import relevant_source
 from orderlint.rules import FAMILIES
 from orderlint.rules.base import Family, Rule
@@ -74,12 +74,13 @@ def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = Fals
     """Parses once (only the regions that can matter, unless ``whole``) and indexes once;
     raises ``ParserSyntaxError`` (``Refused`` for null bytes and nesting deeper than CPython
     accepts) or ``RecursionError``."""
+    statement_lines = None
     if not whole:
-        source = relevant_source(source, (t for family in families for t in family.triggers))
+        source, statement_lines = relevant_source(source, (t for family in families for t in family.triggers))
     _refuse(source)
     module = cst.parse_module(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
-    return FileContext(module, index, settings)
+    return FileContext(module, index, settings, source=source, statement_lines=statement_lines)
 
 
 def _fix_record(fix, positions, lines: List[str]) -> Optional[dict]:
@@ -181,7 +182,9 @@ def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settin
                 found.append((rule, finding))
     if not found:
         return []
-    positions = MetadataWrapper(ctx.module, unsafe_skip_copy=True).resolve(PositionProvider)
+    anchors = [finding.node for _, finding in found]
+    anchors += [edit.node for _, finding in found if finding.fix for edit in finding.fix.edits]
+    positions = positions_of(ctx.module, anchors, ctx.statement_lines)
     suppressions = noqa.line_suppressions(source)
     lines = _LINE_BREAK.split(source)
     diagnostics = []

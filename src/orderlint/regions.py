@@ -12,9 +12,12 @@ that a kept statement calls (a training loop's helpers).
 from __future__ import annotations
 
 import ast
-from typing import Iterable, List, Set, Tuple
+import re
+from typing import Iterable, List, NamedTuple, Optional, Set, Tuple
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Lines as ast and LibCST count them (str.splitlines would also break at form feeds and U+2028).
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _span(statement: ast.stmt) -> Tuple[int, int]:
@@ -40,15 +43,21 @@ def _called_names(statement: ast.stmt) -> Set[str]:
     return names
 
 
-def relevant_source(source: str, triggers: Iterable[str]) -> str:
+class Reduced(NamedTuple):
+    text: str
+    # The line where each top-level statement LibCST will see starts (None when ``ast`` could not tell).
+    statement_lines: Optional[List[int]]
+
+
+def relevant_source(source: str, triggers: Iterable[str]) -> Reduced:
     """``source`` with the top-level statements that cannot matter replaced by empty lines."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return source  # LibCST will parse it whole (and report the error)
+        return Reduced(source, None)  # LibCST will parse it whole (and report the error)
     if len(tree.body) < 2:
-        return source
-    lines = source.splitlines(keepends=True)
+        return Reduced(source, _statement_lines(tree.body, [True] * len(tree.body)))
+    lines = _LINES.findall(source)
     spans = [_span(statement) for statement in tree.body]
     triggers = tuple(triggers)
     kept = [
@@ -64,9 +73,24 @@ def relevant_source(source: str, triggers: Iterable[str]) -> str:
             _blank(blank, start, end)
         elif isinstance(statement, ast.ClassDef):
             _blank_unused_methods(statement, lines, triggers, blank)
+    statement_lines = _statement_lines(tree.body, kept)
     if not any(blank):
-        return source
-    return "".join(_line_ending(line) if blank[i] else line for i, line in enumerate(lines))
+        return Reduced(source, statement_lines)
+    return Reduced("".join(_line_ending(line) if blank[i] else line for i, line in enumerate(lines)), statement_lines)
+
+
+def _statement_lines(body: List[ast.stmt], kept: List[bool]) -> List[int]:
+    """Where each kept top-level statement starts, as LibCST groups them: statements that share a line
+    (``a = 1; b = 2``) are one LibCST statement; a definition starts at its ``def``/``class`` line."""
+    starts: List[int] = []
+    previous_end = 0
+    for statement, keep in zip(body, kept):
+        if not keep:
+            continue
+        if statement.lineno != previous_end:
+            starts.append(statement.lineno)
+        previous_end = statement.end_lineno or statement.lineno
+    return starts
 
 
 def _blank(blank: List[bool], start: int, end: int) -> None:
