@@ -31,16 +31,13 @@ def _always_kept(statement: ast.stmt) -> bool:
     return not isinstance(statement, _DEFINITIONS)
 
 
-def _called_names(statement: ast.stmt) -> Set[str]:
-    names = set()
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name):
-                names.add(func.id)
-            elif isinstance(func, ast.Attribute):
-                names.add(func.attr)
-    return names
+_CALLED = re.compile(r"(\w+)\s*\(")
+
+
+def _called_names(text: str) -> Set[str]:
+    """Names followed by ``(`` in a statement's text: every call (and a few harmless extras, such as
+    ``def f(``, which can only keep more code, never less)."""
+    return set(_CALLED.findall(text))
 
 
 class Reduced(NamedTuple):
@@ -59,13 +56,11 @@ def relevant_source(source: str, triggers: Iterable[str]) -> Reduced:
         return Reduced(source, _statement_lines(tree.body, [True] * len(tree.body)))
     lines = _LINES.findall(source)
     spans = [_span(statement) for statement in tree.body]
+    texts = ["".join(lines[start - 1 : end]) for start, end in spans]
     triggers = tuple(triggers)
-    kept = [
-        _always_kept(statement) or any(t in "".join(lines[start - 1 : end]) for t in triggers)
-        for statement, (start, end) in zip(tree.body, spans)
-    ]
-    _keep_called_definitions(tree.body, kept)
-    _keep_callers(tree.body, kept)
+    kept = [_always_kept(statement) or any(t in text for t in triggers) for statement, text in zip(tree.body, texts)]
+    _keep_called_definitions(tree.body, texts, kept)
+    _keep_callers(tree.body, texts, kept)
     _keep_shared_lines(spans, kept)
     blank: List[bool] = [False] * len(lines)
     for statement, (start, end), keep in zip(tree.body, spans, kept):
@@ -103,13 +98,14 @@ def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[s
     that call them (``fit()`` calling ``self.training_step()``) stay."""
     members = cls.body
     spans = [_span(member) for member in members]
+    texts = ["".join(lines[start - 1 : end]) for start, end in spans]
     kept = [
         not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) or member.name == "__init__"
-        or any(t in "".join(lines[start - 1 : end]) for t in triggers)
-        for member, (start, end) in zip(members, spans)
+        or any(t in text for t in triggers)
+        for member, text in zip(members, texts)
     ]
-    _keep_called_definitions(members, kept)
-    _keep_callers(members, kept)
+    _keep_called_definitions(members, texts, kept)
+    _keep_callers(members, texts, kept)
     _keep_shared_lines(spans, kept)
     if not any(kept) or spans[0][0] <= cls.lineno:
         return  # an emptied body would not parse; a one-line class has nothing to gain
@@ -118,24 +114,24 @@ def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[s
             _blank(blank, start, end)
 
 
-def _keep_called_definitions(body: List[ast.stmt], kept: List[bool]) -> None:
+def _keep_called_definitions(body: List[ast.stmt], texts: List[str], kept: List[bool]) -> None:
     definitions = {s.name: i for i, s in enumerate(body) if isinstance(s, _DEFINITIONS)}
     frontier = [i for i, keep in enumerate(kept) if keep]
     while frontier:
         index = frontier.pop()
-        for name in _called_names(body[index]):
+        for name in _called_names(texts[index]):
             target = definitions.get(name)
             if target is not None and not kept[target]:
                 kept[target] = True
                 frontier.append(target)
 
 
-def _keep_callers(body: List[ast.stmt], kept: List[bool]) -> None:
+def _keep_callers(body: List[ast.stmt], texts: List[str], kept: List[bool]) -> None:
     """A top-level function that calls a kept one (``main()`` calling ``train(model, criterion)``) holds its
     arguments: keep it too, one level up."""
     kept_names = {s.name for s, keep in zip(body, kept) if keep and isinstance(s, _DEFINITIONS)}
     for i, statement in enumerate(body):
-        if not kept[i] and isinstance(statement, _DEFINITIONS) and _called_names(statement) & kept_names:
+        if not kept[i] and isinstance(statement, _DEFINITIONS) and _called_names(texts[i]) & kept_names:
             kept[i] = True
 
 

@@ -9,7 +9,7 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
-from orderlint.extract.walk import walk_with_ancestors
+from orderlint.extract.walk import children
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,21 @@ class ModuleIndex:
         self._reassigned: set = set()
         for statement in module.body:
             self._module_level(statement)
-        for node, ancestors in walk_with_ancestors(module):
+        # Depth-first, with the path from the module kept in one list: the ancestors tuple is built
+        # only for the calls recorded, not for every node.
+        path: List[cst.CSTNode] = []
+        stack: List[Tuple[cst.CSTNode, int]] = [(module, 0)]
+        while stack:
+            node, depth = stack.pop()
+            del path[depth:]
             if isinstance(node, cst.Call):
-                self._call(node, ancestors)
+                self._call(node, path)
             elif isinstance(node, cst.Import):
                 self._import(node)
             elif isinstance(node, cst.ImportFrom):
                 self._import_from(node)
+            path.append(node)
+            stack.extend((child, depth + 1) for child in reversed(children(node)))
 
     def _module_level(self, statement: cst.CSTNode) -> None:
         if not isinstance(statement, cst.SimpleStatementLine):
@@ -112,11 +120,11 @@ class ModuleIndex:
         else:
             self.constants[name] = value
 
-    def _call(self, node: cst.Call, ancestors: Tuple[cst.CSTNode, ...]) -> None:
+    def _call(self, node: cst.Call, path: List[cst.CSTNode]) -> None:
         name = last_name(node.func)
         if name in self._wanted:
             canonical = name if name in self._canonical else self.imports.get(name, name).rsplit(".", 1)[-1]
-            self.calls.setdefault(canonical, []).append(CallSite(node, ancestors))
+            self.calls.setdefault(canonical, []).append(CallSite(node, tuple(path)))
 
 
 class NameResolver:
