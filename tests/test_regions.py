@@ -100,3 +100,24 @@ def test_positions_of_nodes_match_the_whole_module_measure():
         calls = [node for node in walk(module) if isinstance(node, libcst.Call)]
         whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         assert positions_of(module, calls, reduced.statement_lines) == {call: whole[call] for call in calls}, fixture.name
+
+
+def test_callers_are_kept_however_many_levels_up():
+    source = textwrap.dedent('''\
+        import torch
+        class Trainer:
+            def __init__(self, model):
+                self.model = model
+            def _run_batch(self, batch):
+                self.model(batch).backward()
+            def _run_epoch(self, loader):
+                for batch in loader:
+                    self._run_batch(batch)
+            def fit(self, loader, epochs):
+                for epoch in range(epochs):
+                    self._run_epoch(loader)
+            def unrelated(self):
+                return 1
+        ''')
+    kept = relevant_source(source, ["backward"]).text
+    assert "def fit(" in kept and "def _run_epoch(" in kept and "def unrelated(" not in kept

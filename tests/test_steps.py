@@ -152,3 +152,43 @@ def test_recursion_and_unknown_calls_do_not_hang():
         a(3)
     """)
     assert found == []
+
+
+def test_a_method_is_a_root_unless_its_own_class_calls_it():
+    source = """
+        import torch
+
+        class A:
+            def training_step(self, batch):
+                batch.sum().backward()
+
+        class B:
+            def training_step(self, batch):
+                batch.mean().backward()
+
+            def fit(self, loader):
+                for batch in loader:
+                    self.training_step(batch)
+    """
+    roots = [getattr(step.root, "name", None) for step in training_steps(context(source))]
+    names = [r.value for r in roots if r is not None]
+    assert names.count("training_step") == 1  # A's (B's is folded into B.fit)
+    assert "fit" in names
+
+
+def test_a_nested_disabled_autocast_switches_the_outer_one_off():
+    found, step = events("""
+        import torch
+
+        def train(model, x):
+            with torch.autocast("cuda"):
+                loss = model(x)
+                with torch.autocast("cuda", enabled=False):
+                    loss.backward()
+            with torch.autocast("cuda", dtype=torch.half):
+                other = model(x)
+                other.backward()
+    """, "train")
+    backwards = [e for e in step.events if e.kind == BACKWARD]
+    assert backwards[0].autocast == ()
+    assert [r.dtype for r in backwards[1].autocast] == ["float16"]  # torch.half is float16

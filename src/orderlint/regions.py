@@ -127,12 +127,20 @@ def _keep_called_definitions(body: List[ast.stmt], texts: List[str], kept: List[
 
 
 def _keep_callers(body: List[ast.stmt], texts: List[str], kept: List[bool]) -> None:
-    """A top-level function that calls a kept one (``main()`` calling ``train(model, criterion)``) holds its
-    arguments: keep it too, one level up."""
+    """A function that calls a kept one (``main()`` calling ``train(model, criterion)``, ``fit()`` calling
+    ``self._run_epoch()`` calling ``self._run_batch()``) holds its arguments and loops: keep it too, and
+    its callers in turn."""
+    calls = {i: _called_names(texts[i]) for i, s in enumerate(body) if isinstance(s, _DEFINITIONS) and not kept[i]}
     kept_names = {s.name for s, keep in zip(body, kept) if keep and isinstance(s, _DEFINITIONS)}
-    for i, statement in enumerate(body):
-        if not kept[i] and isinstance(statement, _DEFINITIONS) and _called_names(texts[i]) & kept_names:
-            kept[i] = True
+    changed = True
+    while changed:
+        changed = False
+        for i, names in list(calls.items()):
+            if names & kept_names:
+                kept[i] = True
+                kept_names.add(body[i].name)
+                del calls[i]
+                changed = True
 
 
 def _keep_shared_lines(spans: List[Tuple[int, int]], kept: List[bool]) -> None:

@@ -42,6 +42,8 @@ GRADIENT_CLIPPING = frozenset({
 AUTOGRAD_BACKWARD = frozenset({"torch.autograd.backward"})
 
 LOW_PRECISION_DTYPES = frozenset({"float16", "half", "bfloat16"})
+# torch dtype aliases -> the canonical name.
+DTYPE_ALIASES = {"half": "float16", "float": "float32", "double": "float64"}
 LOW_PRECISION_METHODS = frozenset({"half", "bfloat16"})
 LOW_PRECISION_TENSOR_TYPES = frozenset({"HalfTensor", "BFloat16Tensor"})
 

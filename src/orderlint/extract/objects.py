@@ -21,6 +21,7 @@ import libcst as cst
 
 from orderlint.catalogue import training as catalogue
 from orderlint.extract.index import dotted_name, last_name
+from orderlint.extract.walk import children, walk
 
 MODEL, OPTIMIZER, SCHEDULER, SCALER, SAMPLER = "model", "optimizer", "scheduler", "scaler", "sampler"
 
@@ -58,8 +59,11 @@ def is_scheduler_name(key: str) -> bool:
     return name in catalogue.SCHEDULER_PARAMETER_NAMES or name.endswith(catalogue.SCHEDULER_PARAMETER_SUFFIXES)
 
 
-class _Collector(cst.CSTVisitor):
-    """One pass: constructions, parameters, usage, and the names of the file's functions that are called."""
+class _Collector:
+    """One walk: constructions, parameters, usage, and the names of the file's functions that are called.
+
+    A plain field walk (``orderlint.extract.walk.children``), not a ``CSTVisitor`` pass, carrying the
+    enclosing function's parameters and the enclosing class."""
 
     def __init__(self, qualify, evaluate):
         self.qualify = qualify
@@ -68,33 +72,46 @@ class _Collector(cst.CSTVisitor):
         self.usage: Dict[str, Set[str]] = defaultdict(set)
         self.parameters: Set[str] = set()
         self.module_classes: Set[str] = set()
-        self.called_names: Set[str] = set()
+        self.called_names: Set[str] = set()  # f(...) by bare name
+        self.self_calls: Dict[int, Set[str]] = defaultdict(set)  # id(class) -> self.m(...) within it
         self.aliases: Dict[str, Set[str]] = defaultdict(set)
-        self._function_parameters: List[Set[str]] = []
+        self.sampler_calls: List[cst.Call] = []  # every DistributedSampler(...), named or inline
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def run(self, module: cst.Module) -> None:
+        # (node, the innermost function's parameter names, the innermost class)
+        stack: List[Tuple[cst.CSTNode, Optional[FrozenSet[str]], Optional[cst.ClassDef]]] = [(module, None, None)]
+        while stack:
+            node, params, klass = stack.pop()
+            kind = type(node)
+            if kind is cst.ClassDef:
+                self._class(node)
+                klass = node
+            elif kind is cst.FunctionDef:
+                p = node.params
+                params = frozenset(x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params))
+                self.parameters |= params
+            elif kind is cst.Assign:
+                for target in node.targets:
+                    self._assigned(target.target, node.value, params)
+            elif kind is cst.AnnAssign:
+                if node.value is not None:
+                    self._assigned(node.target, node.value, params)
+            elif kind is cst.Call:
+                self._call(node, klass)
+            elif kind is cst.Attribute:
+                if node.attr.value == "param_groups":
+                    key = dotted_name(node.value)
+                    if key is not None:
+                        self.usage[key].add("param_groups")
+            stack.extend((child, params, klass) for child in reversed(children(node)))
+
+    def _class(self, node: cst.ClassDef) -> None:
         for base in node.bases:
             qualified = self.qualify(base.value) or ""
             if qualified.endswith("Module") or last_name(base.value) in self.module_classes:
                 self.module_classes.add(node.name.value)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        names = {p.name.value for p in (*node.params.posonly_params, *node.params.params, *node.params.kwonly_params)}
-        self._function_parameters.append(names)
-        self.parameters |= names
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._function_parameters.pop()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._assigned(target.target, node.value)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._assigned(node.target, node.value)
-
-    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+    def _assigned(self, target: cst.BaseExpression, value: cst.BaseExpression, params) -> None:
         key = dotted_name(target)
         if key is None:
             return
@@ -103,10 +120,10 @@ class _Collector(cst.CSTVisitor):
         source = dotted_name(value)
         if source is not None:
             self.aliases[key].add(source)
-            if self._function_parameters and source in self._function_parameters[-1]:
+            if params and source in params:
                 self.parameters.add(key)  # self.optimizer = optimizer
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def _call(self, node: cst.Call, klass: Optional[cst.ClassDef]) -> None:
         func = node.func
         if isinstance(func, cst.Name):
             self.called_names.add(func.value)
@@ -114,7 +131,7 @@ class _Collector(cst.CSTVisitor):
             receiver, method = dotted_name(func.value), func.attr.value
             if receiver is not None:
                 if receiver in ("self", "cls"):
-                    self.called_names.add(method)
+                    self.self_calls[id(klass)].add(method)
                 self.usage[receiver].add(method)
                 if method == "step" and node.args:
                     for stepped in _argument_keys(node)[:1]:
@@ -125,6 +142,8 @@ class _Collector(cst.CSTVisitor):
                     if scaler is not None:
                         self.usage[scaler].add("scales_backward")
         kind = constructor_kind(self.qualify(func))
+        if kind == SAMPLER:
+            self.sampler_calls.append(node)
         if kind == SCHEDULER and node.args:
             first = dotted_name(node.args[0].value)
             if first is not None:
@@ -132,12 +151,6 @@ class _Collector(cst.CSTVisitor):
         if kind == OPTIMIZER:
             for model in _parameters_of(node):
                 self.usage[model].add("optimized")
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value == "param_groups":
-            key = dotted_name(node.value)
-            if key is not None:
-                self.usage[key].add("param_groups")
 
 
 def constructions(value: cst.BaseExpression) -> List[cst.Call]:
@@ -156,16 +169,13 @@ def _argument_keys(call: cst.Call) -> List[str]:
 def _parameters_of(optimizer_call: cst.Call) -> List[str]:
     """``model`` in ``SGD(model.parameters(), ...)`` (also ``filter(..., model.parameters())``)."""
     found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("parameters", "named_parameters"):
+    for arg in optimizer_call.args[:1]:
+        for node in walk(arg.value):
+            if type(node) is cst.Call and isinstance(node.func, cst.Attribute) \
+                    and node.func.attr.value in ("parameters", "named_parameters"):
                 key = dotted_name(node.func.value)
                 if key is not None:
                     found.append(key)
-
-    for arg in optimizer_call.args[:1]:
-        arg.value.visit(Finder())
     return found
 
 
@@ -180,6 +190,15 @@ class TrainingObjects:
                 self._objects[key] = found
         self._follow_aliases()
         self.called_names: FrozenSet[str] = frozenset(collector.called_names)
+        self._self_calls = collector.self_calls
+
+    def shuffling_samplers_built(self) -> bool:
+        """Does the file build a DistributedSampler whose ``shuffle`` is literally on (the default)?"""
+        return any(self.enabled(call, SAMPLER) is True for call in self._collector.sampler_calls)
+
+    def called_in_class(self, owner: cst.ClassDef, method: str) -> bool:
+        """Does a method of ``owner`` call ``self.<method>(...)``?"""
+        return method in self._self_calls.get(id(owner), ())
 
     def _identify(self, key: str) -> Optional[TrainingObject]:
         built = self._collector.built.get(key, [])
@@ -250,6 +269,10 @@ class TrainingObjects:
     def anything_calls(self, method: str) -> bool:
         return any(method in used for used in self._collector.usage.values())
 
+    def kind_of(self, key: Optional[str]) -> Optional[str]:
+        found = self.get(key)
+        return found.kind if found else None
+
     def kind(self, node: Optional[cst.BaseExpression]) -> Optional[str]:
         found = self.get(dotted_name(node)) if node is not None else None
         return found.kind if found else None
@@ -270,7 +293,7 @@ def _is_model(collector: _Collector, key: str, built, usage) -> bool:
 def training_objects(ctx) -> TrainingObjects:
     def compute() -> TrainingObjects:
         collector = _Collector(ctx.resolver.qualify, ctx.evaluate)
-        ctx.module.visit(collector)
+        collector.run(ctx.module)
         return TrainingObjects(collector)
 
     return ctx.memo("training_objects", compute)

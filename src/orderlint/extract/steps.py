@@ -23,6 +23,7 @@ from orderlint.catalogue import training as catalogue
 from orderlint.extract.index import dotted_name
 from orderlint.extract.objects import MODEL, OPTIMIZER, SCALER, SCHEDULER, TrainingObjects, training_objects
 from orderlint.extract.sequences import Guard
+from orderlint.extract.walk import children
 
 MAX_DEPTH = 4
 
@@ -46,6 +47,8 @@ SET_EPOCH = "set_epoch"
 OPAQUE = "opaque"  # a call this file cannot see into that receives a training object
 
 OPTIMIZER_STEPS = (OPTIMIZER_STEP, SCALER_STEP)
+# Events whose ``names`` are variables (renamed with the parameters when a helper is folded in).
+_NAMES_ARE_KEYS = frozenset({"cast", "forward", "accumulate"})
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,12 @@ class Event:
 
     @property
     def autocast(self) -> Tuple[Region, ...]:
-        return tuple(r for r in self.regions if r.kind == "autocast" and r.enabled is not False)
+        """The autocast regions in force: a nested ``autocast(enabled=False)`` switches the outer ones off."""
+        found: Tuple[Region, ...] = ()
+        for region in self.regions:
+            if region.kind == "autocast":
+                found = () if region.enabled is False else found + (region,)
+        return found
 
     @property
     def no_grad(self) -> bool:
@@ -135,17 +143,23 @@ class _Frame:
     stack: Tuple[int, ...] = ()
 
 
-class _Calls(cst.CSTVisitor):
-    """The calls of one simple statement in evaluation order (arguments before the call)."""
-
-    def __init__(self):
-        self.calls: List[cst.Call] = []
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def leave_Call(self, original_node: cst.Call) -> None:
-        self.calls.append(original_node)
+def _calls_in_order(expression: cst.CSTNode) -> List[cst.Call]:
+    """The calls of one expression in evaluation order (arguments before the call, source order otherwise);
+    lambdas are not entered. A post-order field walk, not a ``CSTVisitor`` pass."""
+    calls: List[cst.Call] = []
+    stack: List[Tuple[cst.CSTNode, bool]] = [(expression, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            calls.append(node)
+            continue
+        kind = type(node)
+        if kind is cst.Lambda:
+            continue
+        if kind is cst.Call:
+            stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children(node)))
+    return calls
 
 
 class _Walker:
@@ -172,8 +186,8 @@ class _Walker:
         found: List[Tuple[cst.CSTNode, Optional[cst.ClassDef]]] = [(self.ctx.module, None)]
         found += [(f, None) for name, f in self.functions.items() if name not in called]
         for name, members in self.methods_by_name.items():
-            if name not in called:
-                found += [(method, owner) for owner, method in members]
+            # A method is a root unless its own class calls it (``self.training_step(batch)`` in ``fit``).
+            found += [(method, owner) for owner, method in members if not self.objects.called_in_class(owner, name)]
         return found
 
     def step(self, root, owner) -> TrainingStep:
@@ -238,8 +252,15 @@ class _Walker:
 
     def _small(self, small, frame: _Frame, out: List[Event], scope: Dict) -> None:
         if isinstance(small, (cst.Assign, cst.AnnAssign, cst.AugAssign)) and small.value is not None:
+            first = len(out)
             self._calls(small.value, frame, out, scope)
             targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if not isinstance(small, cst.AugAssign):
+                # `model = Net().cuda().half()`: the cast's value is what the assigned names hold.
+                assigned = tuple(key for t in targets for key in [dotted_name(t)] if key is not None)
+                for index in range(first, len(out)):
+                    if out[index].kind == CAST and out[index].node is small.value:
+                        out[index] = replace(out[index], names=assigned)
             for target in targets:
                 self._assignment(small, target, frame, out, scope)
         elif isinstance(small, (cst.Expr, cst.Return)) and small.value is not None:
@@ -271,9 +292,7 @@ class _Walker:
     # Calls -----------------------------------------------------------------
 
     def _calls(self, expression: cst.CSTNode, frame: _Frame, out: List[Event], scope: Dict) -> None:
-        collector = _Calls()
-        expression.visit(collector)
-        for call in collector.calls:
+        for call in _calls_in_order(expression):
             self._call(call, frame, out, scope)
 
     def _call(self, call: cst.Call, frame: _Frame, out: List[Event], scope: Dict) -> None:
@@ -294,7 +313,8 @@ class _Walker:
         if qualified is not None and qualified.startswith("torch."):
             return  # torch's own functions do none of a training step's events but those matched above
         if callee is not None and self._object_kind(callee) == MODEL:
-            out.append(self._event(FORWARD, call, frame, callee))
+            inputs = tuple(key for arg in call.args for key in [_cast_receiver(arg.value)] if key is not None)
+            out.append(self._event(FORWARD, call, frame, callee, names=inputs))
             return
         touched = [key for arg in call.args for key in [dotted_name(arg.value)]
                    if key is not None and self._object_kind(key) in (MODEL, OPTIMIZER, SCALER, SCHEDULER)]
@@ -337,7 +357,7 @@ class _Walker:
         elif method == "forward" and not _is_own_forward(func.value):
             out.append(self._event(FORWARD_METHOD, call, frame, receiver))
         elif _is_low_precision_cast(call, method, self.qualify):
-            out.append(self._event(CAST, call, frame, _base_key(func.value)))
+            out.append(self._event(CAST, call, frame, _cast_receiver(func.value)))
         elif method == "append" and receiver is not None and len(call.args) == 1:
             out.append(self._event(ACCUMULATE, call, frame, receiver, names=_summed_names(call.args[0].value)))
         else:
@@ -364,6 +384,7 @@ class _Walker:
                 target=target_key,
                 argument=_renamed(event.argument, rename),
                 scaled_by=_renamed(event.scaled_by, rename),
+                names=tuple(_renamed(n, rename) for n in event.names) if event.kind in _NAMES_ARE_KEYS else event.names,
                 object_kind=event.object_kind or self._object_kind(target_key),
                 loops=frame.loops + tuple(
                     loops.setdefault(id(loop), Loop(loop.node, loop.function, frame.guard + loop.guard, loop.names))
@@ -526,8 +547,10 @@ def _is_own_forward(receiver) -> bool:
 
 
 def _dtype_name(qualified: Optional[str]) -> Optional[str]:
+    """``float16`` for ``torch.float16`` and its alias ``torch.half``."""
     if qualified and qualified.startswith("torch."):
-        return qualified[len("torch."):]
+        name = qualified[len("torch."):]
+        return catalogue.DTYPE_ALIASES.get(name, name)
     return None
 
 
@@ -544,6 +567,22 @@ def _is_low_precision_cast(call: cst.Call, method: str, qualify) -> bool:
             spelled = str(value.evaluated_value)
         return spelled.rsplit(".", 1)[-1] in catalogue.LOW_PRECISION_TENSOR_TYPES
     return False
+
+
+def _cast_receiver(node) -> Optional[str]:
+    """``images`` for ``images.cuda(non_blocking=True)`` or ``batch["image"]``: the name a chain of method calls,
+    attributes and subscripts starts from. None for a call of a function or model (``model(x).half()`` casts
+    an output, ``Net().half()`` a new object)."""
+    while True:
+        key = dotted_name(node)
+        if key is not None:
+            return key
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        elif isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        else:
+            return None
 
 
 def _base_key(node) -> Optional[str]:

@@ -13,8 +13,9 @@ from orderlint.catalogue.training import APEX_AMP, DEPRECATED_AMP
 from orderlint.edits import SAFE, Edit, Fix, insert_first_argument, torch_name
 from orderlint.extract.index import dotted_name
 from orderlint.extract.objects import MODEL, SCALER, constructions, constructor_kind, training_objects
+from orderlint.extract.walk import walk
 from orderlint.extract.steps import (
-    ASSIGN, BACKWARD, CAST, CLIP, OPAQUE, OPTIMIZER_STEP, SCALER_STEP, SCALER_UPDATE, UNSCALE, Event,
+    ASSIGN, BACKWARD, CAST, CLIP, FORWARD, OPAQUE, OPTIMIZER_STEP, SCALER_STEP, SCALER_UPDATE, UNSCALE, Event,
     before, exclusive, in_training_code, iteration,
 )
 from orderlint.rules.base import Family, Finding, Rule
@@ -86,13 +87,15 @@ class ManualLowPrecisionCast(StepRule):
     def check(self, step, ctx):
         if "apex" in ctx.index.imports.values() or any(m.startswith("apex.") for m in ctx.index.imports.values()):
             return  # apex's fp16 optimizers and SyncBatchNorm keep float32 master weights for half models
+        objects = training_objects(ctx)
         scaled = any(e.scaled_by for e in step.of_kind(BACKWARD))
         for cast in step.of_kind(CAST):
             if cast.no_grad or not in_training_code(step, cast):
                 continue
-            if cast.object_kind == MODEL:
-                what = f"the model `{cast.target}`"
-            elif any(cast.target in loop.names for loop in cast.loops):
+            model = next((key for key in (cast.target, *cast.names) if objects.kind_of(key) == MODEL), None)
+            if model is not None:
+                what = f"the model `{model}`"
+            elif cast.target is not None and _is_input(step, cast):
                 what = f"the input `{cast.target}`"
             else:
                 continue
@@ -103,6 +106,15 @@ class ManualLowPrecisionCast(StepRule):
                 f"{crash}; use `torch.autocast` instead",
                 cast.guard,
             )
+
+
+def _is_input(step, cast: Event) -> bool:
+    """The cast tensor is a batch the loop draws, or is fed to a model later in the same iteration."""
+    if any(cast.target in loop.names for loop in cast.loops):
+        return True
+    events = iteration(step, cast)
+    return any(e.kind == FORWARD and e.object_kind == MODEL and cast.target in e.names and not exclusive(e, cast)
+               for e in events[events.index(cast):])
 
 
 class Fp16WithoutGradScaler(StepRule):
@@ -118,7 +130,7 @@ class Fp16WithoutGradScaler(StepRule):
     use_instead = 'scaler = torch.amp.GradScaler("cuda")\nwith torch.autocast("cuda"):\n    loss = criterion(model(x), y)\nscaler.scale(loss).backward()\nscaler.step(optimizer)\nscaler.update()'
 
     def check(self, step, ctx):
-        if training_objects(ctx).of_kind(SCALER) or "GradScaler" in ctx.module.code:
+        if training_objects(ctx).of_kind(SCALER) or "GradScaler" in ctx.source:
             return
         for backward in step.of_kind(BACKWARD):
             if backward.has_arguments or backward.scaled_by or backward.loop is None:
@@ -280,11 +292,27 @@ def _native_amp(ctx, call: cst.Call, qualified: str) -> Fix:
 
 
 def _version_fallback(site, ctx) -> bool:
-    """``new() if TORCH_GE_2_4 else torch.cuda.amp.GradScaler()``: the old call only runs where it is not deprecated."""
-    for ancestor in site.ancestors:
+    """``new() if TORCH_GE_2_4 else torch.cuda.amp.GradScaler()``, or an ``if TORCH_GE_2_4: return new()``
+    earlier in the enclosing block: the old call only runs where it is not deprecated."""
+    ancestors = site.ancestors
+    for index, ancestor in enumerate(ancestors):
         if isinstance(ancestor, (cst.If, cst.IfExp)) and _VERSION_TEST.search(ctx.code(ancestor.test)):
             return True
+        if isinstance(ancestor, (cst.IndentedBlock, cst.Module)) and index + 1 < len(ancestors):
+            body = list(ancestor.body)
+            statement = ancestors[index + 1]
+            position = next((i for i, s in enumerate(body) if s is statement), None)
+            if position is not None and any(_returns_on_version(s, ctx) for s in body[:position]):
+                return True
     return False
+
+
+def _returns_on_version(statement, ctx) -> bool:
+    """``if <version test>: ... return``: the code after it runs only on the other versions."""
+    if not isinstance(statement, cst.If) or not _VERSION_TEST.search(ctx.code(statement.test)):
+        return False
+    last = statement.body.body[-1] if statement.body.body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, (cst.Return, cst.Raise)) for s in last.body)
 
 
 _VERSION_TEST = re.compile(r"version|TORCH_GREATER|TORCH_GE|TORCH_\d", re.IGNORECASE)
@@ -300,29 +328,28 @@ class ApexAmp(Rule):
     use_instead = 'scaler = torch.amp.GradScaler("cuda")\nwith torch.autocast("cuda"):\n    ...'
 
     def check_file(self, ctx) -> Iterator[Finding]:
-        if "apex" not in ctx.module.code:
+        if "apex" not in ctx.source:
             return
-        imports = _ApexImports()
-        ctx.module.visit(imports)
-        for node in imports.found:
+        for node in _apex_imports(ctx.module):
             yield self.finding(node, f"`{ctx.code(node)}`: apex.amp is deprecated; use native `torch.amp` (autocast and GradScaler)")
 
 
-class _ApexImports(cst.CSTVisitor):
-    def __init__(self):
-        self.found: List[cst.CSTNode] = []
-
-    def visit_Import(self, node: cst.Import) -> None:
-        if any((dotted_name(a.name) or "") == APEX_AMP or (dotted_name(a.name) or "").startswith(APEX_AMP + ".") for a in node.names):
-            self.found.append(node)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        module = dotted_name(node.module) if node.module is not None and not node.relative else None
-        if module == APEX_AMP or (module or "").startswith(APEX_AMP + "."):
-            self.found.append(node)
-        elif module == "apex" and not isinstance(node.names, cst.ImportStar) and any(
-                dotted_name(a.name) == "amp" for a in node.names):
-            self.found.append(node)
+def _apex_imports(module: cst.Module) -> List[cst.CSTNode]:
+    """The imports of ``apex.amp`` anywhere in the file (under ``try:``, in functions), in source order."""
+    found: List[cst.CSTNode] = []
+    for node in walk(module):
+        if type(node) is cst.Import:
+            if any((dotted_name(a.name) or "") == APEX_AMP or (dotted_name(a.name) or "").startswith(APEX_AMP + ".")
+                   for a in node.names):
+                found.append(node)
+        elif type(node) is cst.ImportFrom:
+            module_name = dotted_name(node.module) if node.module is not None and not node.relative else None
+            if module_name == APEX_AMP or (module_name or "").startswith(APEX_AMP + "."):
+                found.append(node)
+            elif module_name == "apex" and not isinstance(node.names, cst.ImportStar) and any(
+                    dotted_name(a.name) == "amp" for a in node.names):
+                found.append(node)
+    return found
 
 
 AMP_RULES = [

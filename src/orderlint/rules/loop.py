@@ -98,8 +98,10 @@ class SchedulerBeforeOptimizer(StepRule):
                 continue  # a conditional scheduler step (warm-up, `if epoch > 0`) is deliberate more often than not
             if scheduler is None or scheduler.kind != SCHEDULER or scheduler.plateau is True:
                 continue
-            if scheduler.plateau is None and stepping.has_arguments:
-                continue  # known by name only: `.step(metric)` may be ReduceLROnPlateau
+            if stepping.has_arguments:
+                # `.step(metric)` is ReduceLROnPlateau's call; `.step(epoch)` sets the epoch explicitly (the
+                # closed form), so the schedule is not shifted either.
+                continue
             events = iteration(step, stepping)
             if any(e.kind in OPTIMIZER_STEPS + (OPAQUE,) for e in before(events, stepping)):
                 continue
@@ -411,15 +413,38 @@ class SamplerEpochNotSet(StepRule):
         samplers = {o.key for o in objects.of_kind(SAMPLER) if o.enabled is True}
         built = next((e for e in step.events if e.kind == ASSIGN and e.target in samplers), None)
         if built is None:
+            # Built elsewhere (a trainer's __init__, a data-loader factory, inline in `DataLoader(...)`): the
+            # file's training epoch loops written in this root iterate it, unless this root builds its own.
+            every_sampler = {o.key for o in objects.of_kind(SAMPLER)}
+            if any(e.kind == ASSIGN and e.target in every_sampler for e in step.events):
+                return
+            if not objects.shuffling_samplers_built():
+                return
+            for loop in self._epoch_loops(step):
+                if loop.function is getattr(step, "root", None) and _trains(step, loop):
+                    yield self.finding(
+                        loop.node,
+                        "this file builds a shuffling DistributedSampler that is never told the epoch: every epoch of "
+                        "this loop sees the same order; call `sampler.set_epoch(epoch)` at the start of each epoch",
+                    )
             return
-        for loop in step.loops():
-            if step.is_epoch_loop(loop) and step.events.index(step.inside(loop)[0]) > step.events.index(built) \
-                    and not any(outer is not loop and step.is_epoch_loop(outer) for outer in _enclosing(step, loop)):
+        for loop in self._epoch_loops(step):
+            if step.events.index(step.inside(loop)[0]) > step.events.index(built):
                 yield self.finding(
                     loop.node,
                     f"`{built.target}` (a shuffling DistributedSampler) is never told the epoch: every epoch of this "
                     f"loop sees the same order; call `{built.target}.set_epoch(epoch)` at the start of each epoch",
                 )
+
+    @staticmethod
+    def _epoch_loops(step: TrainingStep) -> List[Loop]:
+        """The outermost epoch loops (an epoch loop nested in another is not the one that needs `set_epoch`)."""
+        return [loop for loop in step.loops() if step.is_epoch_loop(loop)
+                and not any(outer is not loop and step.is_epoch_loop(outer) for outer in _enclosing(step, loop))]
+
+
+def _trains(step: TrainingStep, loop: Loop) -> bool:
+    return any(e.kind in (BACKWARD,) + OPTIMIZER_STEPS for e in step.inside(loop))
 
 
 def _enclosing(step: TrainingStep, loop: Loop) -> List[Loop]:
