@@ -36,6 +36,14 @@ def _scaled_backward_before(events: List[Event], event: Event) -> Optional[Event
     return None
 
 
+def _active_scaled_backward(objects, events: List[Event], event: Event) -> Optional[Event]:
+    """The ``scaler.scale(loss).backward()`` before ``event``, unless its scaler is built with ``enabled=False``."""
+    backward = _scaled_backward_before(events, event)
+    if backward is None or getattr(objects.get(backward.scaled_by), "enabled", True) is False:
+        return None
+    return backward
+
+
 def _autocast_dtypes(events: List[Event]) -> set:
     return {region.dtype for e in events for region in e.autocast}
 
@@ -161,8 +169,8 @@ class ClipBeforeUnscale(StepRule):
         objects = training_objects(ctx)
         for clip in step.of_kind(CLIP):
             events = iteration(step, clip)
-            backward = _scaled_backward_before(events, clip)
-            if backward is None or getattr(objects.get(backward.scaled_by), "enabled", True) is False:
+            backward = _active_scaled_backward(objects, events, clip)
+            if backward is None:
                 continue
             between = before(events, clip)[events.index(backward) + 1:]
             if any(e.kind in (UNSCALE, SCALER_STEP) and not exclusive(e, clip) for e in between):
@@ -206,8 +214,8 @@ class GradScalerBypassed(StepRule):
         objects = training_objects(ctx)
         for stepping in step.of_kind(OPTIMIZER_STEP):
             events = iteration(step, stepping)
-            backward = _scaled_backward_before(events, stepping)
-            if backward is None or getattr(objects.get(backward.scaled_by), "enabled", True) is False:
+            backward = _active_scaled_backward(objects, events, stepping)
+            if backward is None:
                 continue
             scaled_step = next((e for e in before(events, stepping)[events.index(backward):]
                                 if e.kind == SCALER_STEP and not exclusive(e, stepping)), None)
