@@ -161,3 +161,21 @@ def test_the_cli_applies_the_configured_torch_version(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True)
     assert "OL503 `torch.load` without `weights_only=True`" in result.stdout
     assert "this project supports 2.4" in result.stdout
+
+
+@pytest.mark.parametrize("tail, flagged", [
+    ("args = argparse.ArgumentParser().parse_args()\n", True),  # the file parses its command line
+    ("", False),  # `args` could be anything
+])
+def test_an_args_parameter_no_call_binds_is_the_parsed_namespace(tail, flagged):
+    body = """
+    import argparse
+    def main_worker(gpu, args):
+        model = torchvision.models.resnet18()
+        optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
+        for epoch in range(args.epochs):
+            train_one_epoch(model, None, optimizer)
+            torch.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "args": args}, "last.pt")
+    """ + tail
+    assert (("OL505" in {code for _, code in _codes(body)}) is flagged)

@@ -134,3 +134,83 @@ def test_a_sequential_of_transforms_is_not_a_layer_stack():
     s = nn.Sequential(T.Resize(256), T.Normalize([0.5], [0.5]))
     """
     assert stacks(source)[1] == []
+
+
+def test_what_one_pass_of_an_unknown_length_loop_adds_is_a_segment_of_the_stack():
+    source = """
+    import torch.nn as nn
+    def build(widths):
+        layers = []
+        for w in widths:
+            layers += [nn.Conv2d(w, w, 3), nn.BatchNorm2d(w), nn.ReLU()]
+        return nn.Sequential(*layers)
+    """
+    _, found = stacks(source)
+    names = [[a.use.layer.name if a.use.layer else "?" for a in walk] for walk in found[-1].walks]
+    assert ["Conv2d", "BatchNorm2d", "ReLU"] in names
+    assert found[-1].output is None  # a segment does not end the stack
+
+
+@pytest.mark.parametrize("body", [
+    "for w in widths:\n        layers.insert(0, nn.Conv2d(w, w, 3))\n        layers.append(nn.BatchNorm2d(w))",
+    "for w in widths:\n        if w < 0:\n            continue\n        layers += [nn.Conv2d(w, w, 3), nn.BatchNorm2d(w)]",
+])
+def test_a_loop_that_reorders_or_skips_gives_no_segment(body):
+    source = f"""
+import torch.nn as nn
+def build(widths):
+    layers = []
+    {body}
+    return nn.Sequential(*layers)
+"""
+    _, found = stacks(source)
+    assert all(len(walk) == 1 for stack in found for walk in stack.walks)
+
+
+def test_a_layer_applied_under_a_condition_its_input_is_not_is_not_always_applied():
+    source = """
+    import torch.nn as nn
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(8, 8, 3)
+            self.bn = nn.BatchNorm2d(8)
+            self.use_bn = True
+        def forward(self, x):
+            x = self.conv(x)
+            if self.use_bn:
+                x = self.bn(x)
+            return x
+    """
+    _, found = stacks(source)
+    (walk,) = found[-1].walks
+    assert [a.always for a in walk] == [True, False]
+
+
+def test_a_parameter_is_what_callers_pass_not_a_module_global_of_that_name():
+    source = """
+    import torch.nn as nn
+    model = nn.Sequential(nn.Linear(4, 2), nn.LogSoftmax(dim=1))
+    criterion = nn.NLLLoss()
+    def train(net, criterion, x, y):
+        return criterion(net(x), y)
+    def main():
+        net = nn.Sequential(nn.Linear(4, 2))
+        ce = nn.CrossEntropyLoss()
+        train(net, ce, None, None)
+        criterion(model(None), None)
+    """
+    ctx = parse(textwrap.dedent(source), whole=True)
+    assert sorted((r.loss.name, r.reached.kind) for r in loss_inputs(ctx)) == [
+        ("CrossEntropyLoss", "logits"), ("NLLLoss", "log-probabilities")]
+
+
+@pytest.mark.parametrize("source, parsed", [
+    ("import torch\nclass A(torch.nn.Module):\n    def forward(self, x):\n        return x", False),
+    ("import torch\nclass A(torch.nn.Module):\n    def forward(self, x):\n        return self.fc(x)\n# nn.Linear", True),
+    ("import torch\nloss = torch.nn.CrossEntropyLoss()", True),
+    ("class A:\n    def forward(self, x):\n        return Conv2d(x)", False),
+])
+def test_the_family_parses_only_files_that_can_hold_a_finding(source, parsed):
+    from orderlint.rules.layers import FAMILY
+    assert FAMILY.triggered_by(source) is parsed

@@ -44,6 +44,8 @@ COUNTER_NAME = re.compile(r"epoch|step|iter", re.IGNORECASE)
 NAMESPACE, NUMPY, NUMPY_RNG = "namespace", "numpy", "numpy_rng"
 NUMPY_RNG_CALLS = frozenset({"numpy.random.get_state", "numpy.random.default_rng", "numpy.random.RandomState",
                              "numpy.random.Generator"})
+# The names scripts give the parsed command line (``args = parser.parse_args()``, ``opt = ...``).
+NAMESPACE_NAMES = frozenset({"args", "opt", "opts"})
 NUMPY_PYTHON_RESULTS = frozenset({"shape", "ndim", "size", "isscalar", "iterable"})  # numpy functions returning Python values
 MAX_DEPTH = 4
 
@@ -191,6 +193,7 @@ class Checkpoints:
         self._class_bindings: Dict[int, Dict[str, List[Binding]]] = {}
         self._calls_by_name: Dict[str, List[CallSite]] = defaultdict(list)
         self._called: Set[str] = set()
+        self._parses_arguments = False  # the file calls ``parse_args()`` / ``parse_known_args()``
         self.order: Dict[int, int] = {}
         self.function_scopes: Dict[str, List[Scope]] = defaultdict(list)
         self.training_loops: Dict[int, Loop] = {}
@@ -222,6 +225,8 @@ class Checkpoints:
         key = dotted_name(func)
         if key is not None:
             self._called.add(key)
+        if last_name(func) in ("parse_args", "parse_known_args"):
+            self._parses_arguments = True
         if isinstance(func, cst.Name):
             self._calls_by_name[func.value].append(CallSite(node, ancestors))
         elif isinstance(func, cst.Attribute) and dotted_name(func.value) in ("self", "cls"):
@@ -569,8 +574,20 @@ class Checkpoints:
     def refused(self, node: cst.BaseExpression, scope: Scope) -> Optional[str]:
         """What torch >= 2.6's default ``torch.load`` refuses in ``node``: NAMESPACE, NUMPY_RNG or NUMPY."""
         held = self.values(node, scope)
-        kinds = {self._refused_kind(value) for value, _ in held}
+        kinds = {NAMESPACE if self._unbound_namespace(value, where) else self._refused_kind(value) for value, where in held}
+        if not held and self._unbound_namespace(node, scope):
+            return NAMESPACE
         return kinds.pop() if held and len(kinds) == 1 else None
+
+    def _unbound_namespace(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """``args``, a parameter no same-file call binds (``mp.spawn(main_worker, args=(..., args))``), in a
+        file that parses its command line, and read as an object (``args.lr``): the parsed Namespace."""
+        if not isinstance(node, cst.Name) or node.value not in NAMESPACE_NAMES or not self._parses_arguments:
+            return False
+        bindings = self.lookup(node.value, scope)
+        if len(bindings) != 1 or bindings[0].kind != PARAM or self.call_sites(scope):
+            return False
+        return any(key.startswith(node.value + ".") for key in self.mentioned(scope))
 
     def _refused_kind(self, node: cst.BaseExpression) -> Optional[str]:
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Call):

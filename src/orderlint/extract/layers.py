@@ -8,7 +8,7 @@ Rules are predicates over applications, whichever way the stack was written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
@@ -44,6 +44,7 @@ class Value:
     previous: Optional[LayerUse] = None  # the layer that produced it directly
     shaped_by: Optional[LayerUse] = None  # the last layer that changed its shape or counts
     output_from: Optional[LayerUse] = None  # the layer that set its output kind (a Softmax, a Linear)
+    depth: int = 0  # how many ``if`` branches of a forward enclose the statement that produced it
 
 
 UNKNOWN_VALUE = Value()
@@ -55,13 +56,18 @@ class Application:
     before: Value
     after: Value
     problem: Optional[Problem]
+    # False when the layer that produced the input is not always followed by this one: the layer is applied
+    # under a condition its input's producer is not (``if self.use_bn: x = self.bn(x)``), or another ordering
+    # of the same Sequential follows that producer with something else.
+    always: bool = True
 
 
-def apply(use: LayerUse, value: Value, out: List[Application]) -> Value:
-    """Applies one layer to a value, recording the application."""
+def apply(use: LayerUse, value: Value, out: List[Application], depth: int = 0) -> Value:
+    """Applies one layer to a value, recording the application (``depth``: the ``if`` branches around it)."""
+    always = value.previous is None or value.depth >= depth
     if use.layer is None:
-        after = Value(previous=use)
-        out.append(Application(use, value, after, None))
+        after = Value(previous=use, depth=depth)
+        out.append(Application(use, value, after, None, always))
         return after
     found = catalogue.problem(use.layer, use.args, value.state)
     state = catalogue.apply(use.layer, use.args, value.state)
@@ -72,8 +78,9 @@ def apply(use: LayerUse, value: Value, out: List[Application]) -> Value:
         previous=use,
         shaped_by=value.shaped_by if keeps_counts else use,
         output_from=value.output_from if use.layer.output == KEEP else use,
+        depth=depth,
     )
-    out.append(Application(use, value, after, found))
+    out.append(Application(use, value, after, found, always))
     return after
 
 
@@ -153,6 +160,38 @@ class LayerExtractor:
             result.extend(product(parts))
         return cap(result)
 
+    def loop_segments(self, site: CallSite) -> Tuple[Tuple[LayerUse, ...], ...]:
+        """For ``Sequential(*layers)`` with ``layers`` grown in a loop the tracer cannot unroll: what one pass
+        of each such loop adds, in order. Its layers are adjacent in the stack whatever the iteration count;
+        the first one receives a tensor nothing is known of."""
+        key = ("segments", id(site.node))
+        return self._ctx.memo(key, lambda: self._loop_segments(site))
+
+    def _loop_segments(self, site: CallSite) -> Tuple[Tuple[LayerUse, ...], ...]:
+        names = {arg.value.value for arg in site.node.args if arg.star == "*" and isinstance(arg.value, cst.Name)}
+        scope = site.enclosing(cst.FunctionDef)
+        if not names or scope is None:
+            return ()
+        evaluate = evaluator_in(self._ctx, scope)
+        segments: List[Tuple[LayerUse, ...]] = []
+        for node in walk(scope.body):
+            if node is site.node:
+                break
+            if not isinstance(node, (cst.For, cst.While)) or node in site.ancestors:
+                continue
+            for name in names:
+                body = _grown_in(node, name)
+                if body is None:
+                    continue
+                start = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(cst.Name(name))], cst.List([]))])
+                once = cst.FunctionDef(cst.Name("_"), cst.Parameters(), cst.IndentedBlock([start, *body]))
+                held = self._ctx.tracer.env_after(once).get(name, ())
+                for value in held:
+                    for path in getattr(value, "paths", ()):
+                        parts = [self._item(item, {}, evaluate, 0) for item in path]
+                        segments.extend(p for p in product(parts) if len(p) > 1)
+        return cap(segments)
+
     def _item(self, item, env: Env, evaluate, depth: int):
         if item is OPAQUE:
             return ((LayerUse(cst.Name("_"), None),),)
@@ -160,6 +199,37 @@ class LayerExtractor:
         if isinstance(node, cst.Call) and self.is_sequential(node.func):
             return self._sequential_paths(node, env, item.guard, evaluate, depth + 1)
         return ((self.use_of(node, item.guard, evaluate),),)
+
+
+_GROWING = frozenset({"append", "extend"})
+
+
+def _grown_in(loop, name: str):
+    """The body statements of a loop that grows list ``name`` with ``append``/``extend``/``+=`` only, and
+    whose passes run top to bottom (no ``continue``/``break``); None otherwise."""
+    if not isinstance(loop.body, cst.IndentedBlock) or loop.orelse is not None:
+        return None
+    grows = False
+    for node in walk(loop.body):
+        if isinstance(node, (cst.Continue, cst.Break, cst.FunctionDef, cst.ClassDef)):
+            return None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) == name:
+            if node.func.attr.value not in _GROWING:
+                return None
+            grows = True
+        elif isinstance(node, cst.AugAssign) and dotted_name(node.target) == name:
+            if not isinstance(node.operator, cst.AddAssign):
+                return None
+            grows = True
+        elif isinstance(node, (cst.AssignTarget, cst.AnnAssign)) and _mentions(node.target, name):
+            return None
+        elif isinstance(node, cst.Del) and _mentions(node.target, name):
+            return None
+    return loop.body.body if grows else None
+
+
+def _mentions(target: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(node, cst.Name) and node.value == name for node in walk(target))
 
 
 def _ordered_dict_items(call: cst.Call, resolver) -> Optional[cst.BaseExpression]:
@@ -333,6 +403,7 @@ class ForwardFlow:
         self._evaluate = evaluate
         self.applications: List[Application] = []
         self.returns: List[Value] = []
+        self._depth = 0  # the ``if`` branches around the statement being run
 
     def run(self, function: cst.FunctionDef) -> None:
         params = function.params
@@ -353,11 +424,13 @@ class ForwardFlow:
         elif isinstance(statement, cst.If):
             self.eval(statement.test, env)
             then_env, else_env = dict(env), dict(env)
+            self._depth += 1
             self._block(statement.body.body, then_env)
             if isinstance(statement.orelse, cst.If):
                 self._statement(statement.orelse, else_env)
             elif statement.orelse is not None:
                 self._block(statement.orelse.body.body, else_env)
+            self._depth -= 1
             for name in set(then_env) | set(else_env):
                 same = then_env.get(name) == else_env.get(name)
                 env[name] = then_env[name] if same else UNKNOWN_VALUE
@@ -413,6 +486,12 @@ class ForwardFlow:
             return env.get(node.value, UNKNOWN_VALUE)
         if isinstance(node, cst.Call):
             return self._call(node, env)
+        if isinstance(node, cst.IfExp):  # ``self.bn(x) if self.use_bn else x``: each side runs under a condition
+            self.eval(node.test, env)
+            self._depth += 1
+            body, orelse = self.eval(node.body, env), self.eval(node.orelse, env)
+            self._depth -= 1
+            return body if body == orelse else UNKNOWN_VALUE
         if not isinstance(node, _NO_DESCENT):
             self._children(node, env)
         return UNKNOWN_VALUE
@@ -430,7 +509,7 @@ class ForwardFlow:
         if attribute is not None and attribute in self._attributes:
             value = self._input(call, env)
             for use in self._attributes[attribute]:
-                value = apply(use, value, self.applications)
+                value = apply(use, value, self.applications, self._depth)
             return value
         qualified = self._ctx.resolver.qualify(func)
         if qualified is not None or attribute is not None:
@@ -442,7 +521,7 @@ class ForwardFlow:
         if isinstance(func, cst.Call):  # nn.Softmax(dim=1)(x): a layer built and applied inline
             use = self._layers.use_of(func, (), self._evaluate)
             if use.layer is not None:
-                return apply(use, self._input(call, env), self.applications)
+                return apply(use, self._input(call, env), self.applications, self._depth)
         if isinstance(func, cst.Attribute):
             op = catalogue.lookup_method(func.attr.value)
             if op is not None:
@@ -475,7 +554,7 @@ class ForwardFlow:
                     bound[arg.keyword.value] = self._evaluate(arg.value)
                 elif position < len(op.params):
                     bound[op.params[position]] = self._evaluate(arg.value)
-        return apply(LayerUse(call, op, bound), value, self.applications)
+        return apply(LayerUse(call, op, bound), value, self.applications, self._depth)
 
 
 def _self_attribute(func: cst.BaseExpression) -> Optional[str]:
@@ -495,9 +574,12 @@ def stacks_of(ctx) -> List[LayerStack]:
         sites = {id(site.node): site for site in ctx.index.calls.get("Sequential", ()) if layers.is_sequential(site.node.func)}
         stacks = []
         for site in sites.values():
-            walks = tuple(tuple(walk_layers(path)) for path in layers.sequential(site))
-            stacks.append(LayerStack(site.node, ctx.label_call(site.node), walks,
-                                     _common_output([w[-1].after for w in walks if w])))
+            paths = layers.sequential(site)
+            walks = tuple(tuple(walk_layers(path)) for path in paths)
+            output = _common_output([w[-1].after for w in walks if w])
+            if any(use.layer is None and isinstance(use.node, cst.Name) for path in paths for use in path):
+                walks += tuple(tuple(walk_layers(segment)) for segment in layers.loop_segments(site))
+            stacks.append(LayerStack(site.node, ctx.label_call(site.node), _unless_sometimes(walks), output))
         modules = ModuleExtractor(ctx, layers, sites)
         for cls in module_classes(ctx.module):
             stack = modules.stack(cls)
@@ -506,6 +588,22 @@ def stacks_of(ctx) -> List[LayerStack]:
         return [s for s in stacks if any(a.use.layer is not None for w in s.walks for a in w)]
 
     return ctx.memo("layer-stacks", extract)
+
+
+def _unless_sometimes(walks: Tuple[Tuple[Application, ...], ...]) -> Tuple[Tuple[Application, ...], ...]:
+    """Marks ``always=False`` the applications whose input's producer another ordering follows with another
+    kind of layer (torchvision's VGG: ``[conv, BatchNorm2d, ReLU]`` if ``batch_norm`` else ``[conv, ReLU]``)."""
+    followers: Dict[int, set] = {}
+    for walk_ in walks:
+        for first, second in zip(walk_, walk_[1:]):
+            if second.use.layer is not None:
+                followers.setdefault(id(first.use.node), set()).add(second.use.layer.name)
+    if all(len(found) < 2 for found in followers.values()):
+        return walks
+    return tuple(
+        tuple(replace(a, always=False) if a.before.previous is not None
+              and len(followers.get(id(a.before.previous.node), ())) > 1 else a for a in walk_)
+        for walk_ in walks)
 
 
 def label(ctx, use: LayerUse) -> str:

@@ -76,14 +76,17 @@ class LossLinker:
         expr = self._unwrapped(expr)
         if hops >= MAX_HOPS or not isinstance(expr, (cst.Name, cst.Attribute)):
             return [(expr, site)]
-        held = self._ctx.tracer.value_of(expr, self._env(site))
+        function = site.enclosing(cst.FunctionDef)
+        env = self._env(site)
+        parameter = isinstance(expr, cst.Name) and function is not None and _is_parameter(function, expr.value)
+        # A parameter not rebound in its function is what the callers pass, never a module global of that name.
+        held = expr if parameter and expr.value not in env else self._ctx.tracer.value_of(expr, env)
         if held is not expr:
             return self.origins(held, site, hops + 1)
         attribute = self._init_attribute(expr, site)
         if attribute is not None:
             return [(self._unwrapped(attribute), site)]
-        function = site.enclosing(cst.FunctionDef)
-        if isinstance(expr, cst.Name) and function is not None and _is_parameter(function, expr.value):
+        if parameter:
             callers = self._callers(function, site)
             found = []
             for caller in callers:

@@ -4,6 +4,7 @@ layer to the tensor it receives, or over what reaches a loss (see
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from orderlint.catalogue.layers import BATCHNORM, CONV, DROPOUT, LOG_SOFTMAX, LOGITS, SIGMOID, SOFTMAX, SPATIAL_INPUT_FORBIDDEN
@@ -57,7 +58,8 @@ class ConvBiasBeforeBatchnorm(StackRule):
 
     def check(self, application, ctx):
         conv = _batchnorm_after(application, CONV)
-        if conv is None or conv.layer.argument(conv.args, "bias") is not True:
+        # A conv that some configuration does not follow with the BatchNorm uses its bias there.
+        if conv is None or not application.always or conv.layer.argument(conv.args, "bias") is not True:
             return
         how = "" if "bias" in conv.args else " (the default)"
         yield self.finding(
@@ -266,7 +268,32 @@ def run(ctx, rules) -> Iterator[tuple]:
 
 _LOSS_NAMES = frozenset({"CrossEntropyLoss", "NLLLoss", "NLLLoss2d", "BCEWithLogitsLoss", "BCELoss", "cross_entropy",
                          "nll_loss", "binary_cross_entropy_with_logits", "binary_cross_entropy"})
-# A layer stack is a Sequential or a module (a class with a forward); a loss is named *Loss or is functional.
-# "optim" keeps the code that builds a model and its optimizer and passes them to a training function.
-FAMILY = Family("layers", ("Sequential", "Module", "forward", "Loss", "cross_entropy", "nll_loss", "binary_cross_entropy"),
-                frozenset({"Sequential"}) | _LOSS_NAMES, tuple(LAYER_RULES), run)
+# A finding needs a loss (OL205-OL207), or a layer stack (a Sequential, or a module's forward) holding a layer
+# that can be misplaced or misfed (OL201-OL204); either needs torch imported. Every such name is written in
+# the file, whatever the import spelling.
+_LOSS_GATE = ("CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "cross_entropy", "nll_loss",
+              "binary_cross_entropy")
+_LAYER_GATE = ("Conv", "Norm", "Linear", "Pool", "pool", "Dropout", "dropout", "Softmax", "PReLU", "Shuffle",
+               "Upsampl", "Flatten")
+_STACK_GATE = ("Sequential", "forward")
+
+
+@dataclass(frozen=True)
+class _LayerFamily(Family):
+    """Parses a file only when it can hold a finding; ``triggers`` (wider) choose the statements kept: a
+    module's ``forward``, and the functions that call a criterion (``criterion(out, y)``, ``adversarial_loss(...)``)."""
+
+    def triggered_by(self, source: str) -> bool:
+        if "torch" not in source:
+            return False
+        if any(name in source for name in _LOSS_GATE):
+            return True
+        return any(name in source for name in _STACK_GATE) and any(name in source for name in _LAYER_GATE)
+
+
+FAMILY = _LayerFamily(
+    "layers",
+    ("Sequential", "forward", "Loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "criterion",
+     "loss(", "loss_fn"),
+    frozenset({"Sequential"}) | _LOSS_NAMES, tuple(LAYER_RULES), run,
+)
