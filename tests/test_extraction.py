@@ -158,3 +158,13 @@ def test_pipeline_purpose_from_names(name, expected):
     from orderlint.extract.purpose import classify
 
     assert classify(name) == expected
+
+
+def test_a_parameter_shadows_the_module_list_of_the_same_name():
+    source = """
+    import torchvision.transforms as T
+    steps = [T.Normalize([0.5], [0.5]), T.ToTensor()]
+    def build(steps):
+        return T.Compose(steps)
+    """
+    assert pipeline_paths(source) == [((), ["<unknown>"])]

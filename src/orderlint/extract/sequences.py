@@ -104,6 +104,8 @@ class SequenceTracer:
         chain = set(map(id, site.ancestors))
         scope = site.enclosing(cst.FunctionDef, cst.ClassDef, cst.Module)
         env: Env = self._class_attributes(site, scope)
+        if isinstance(scope, cst.FunctionDef):
+            env.update(parameters(scope))
         body = scope.body.body if isinstance(scope, (cst.FunctionDef, cst.ClassDef)) else scope.body
         if isinstance(body, Sequence):
             self._run(body, env, (), chain)
@@ -354,6 +356,15 @@ class SequenceTracer:
     def resolve(self, node: cst.BaseExpression, env: Env) -> Tuple[Element, ...]:
         """The expressions a single name may hold (itself when it is not a traced variable)."""
         return tuple(path[0] for path in self._element_paths(node, env, ()) if isinstance(path[0], Element))
+
+
+def parameters(function: cst.FunctionDef) -> Env:
+    """A function's parameters, bound to what the function cannot know: they shadow module globals of the
+    same name (``def train(criterion)`` is not the module's ``criterion = nn.NLLLoss()``)."""
+    params = function.params
+    every = [*params.posonly_params, *params.params, *params.kwonly_params]
+    every += [star for star in (params.star_arg, params.star_kwarg) if isinstance(star, cst.Param)]
+    return {param.name.value: _OPAQUE_LIST for param in every}
 
 
 def _copied(node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
