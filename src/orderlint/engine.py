@@ -37,7 +37,17 @@ def _parse_failure(source: str, path: str, error: cst.ParserSyntaxError) -> Diag
         return syntax_error(path, f"could not parse: {python_error.msg}", python_error.lineno or 1, python_error.offset or 1)
     except (ValueError, RecursionError, MemoryError):
         pass
+    else:
+        # Valid Python that LibCST's grammar lacks. Its message holds the right position
+        # (``error at LINE:COLUMN``, column 0-based); ``raw_line`` can be a line further on.
+        where = _LIBCST_POSITION.search(error.message)
+        if where is not None:
+            return syntax_error(path, f"could not parse: valid Python that LibCST cannot parse yet ({where.group(3)})",
+                                int(where.group(1)), int(where.group(2)) + 1)
     return syntax_error(path, f"could not parse: {error.message}", error.raw_line, error.raw_column + 1)
+
+
+_LIBCST_POSITION = re.compile(r"error at (\d+):(\d+): (.*)", re.DOTALL)
 
 
 class Refused(cst.ParserSyntaxError):
@@ -77,7 +87,8 @@ def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = Fals
     statement_lines = None
     if not whole:
         source, statement_lines = relevant_source(source, (t for family in families for t in family.triggers))
-    _refuse(source)
+    if statement_lines is None:  # ast could not parse it (or was not asked): check CPython's limits here
+        _refuse(source)
     module = cst.parse_module(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
     return FileContext(module, index, settings, source=source, statement_lines=statement_lines)
@@ -124,11 +135,17 @@ def on_deep_stack(function: Callable[..., _T], *args) -> _T:
             outcome.append((False, error))
 
     previous_limit = sys.getrecursionlimit()
-    previous_size = threading.stack_size(DEEP_STACK_SIZE)
+    try:
+        previous_size = threading.stack_size(DEEP_STACK_SIZE)
+    except (ValueError, RuntimeError) as error:  # a platform without settable thread stacks
+        raise RecursionError("no deep stack available") from error
     try:
         sys.setrecursionlimit(max(previous_limit, DEEP_RECURSION_LIMIT))
         thread = threading.Thread(target=target, name="orderlint-deep", daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except (RuntimeError, MemoryError) as error:  # no memory for the stack
+            raise RecursionError("no deep stack available") from error
         thread.join()
     finally:
         threading.stack_size(previous_size)
@@ -139,14 +156,34 @@ def on_deep_stack(function: Callable[..., _T], *args) -> _T:
     return value
 
 
+def _from_recursion(error: BaseException) -> bool:
+    """A RecursionError, or an error raised while one unwound: LibCST's code generation turns
+    a RecursionError into a KeyError (``record_syntactic_position`` looks up the node that failed)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, RecursionError):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return False
+
+
+def deeply(function: Callable[..., _T], *args) -> _T:
+    """``function(*args)``, again on a deep stack if it runs out of recursion; raises
+    ``RecursionError`` when even that is not deep enough."""
+    for attempt in (function, lambda *arguments: on_deep_stack(function, *arguments)):
+        try:
+            return attempt(*args)
+        except Exception as error:
+            if not _from_recursion(error):
+                raise
+    raise RecursionError("the code is nested too deeply")
+
+
 def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
     """Diagnostics for one file's text, sorted, with ``# noqa`` applied."""
     try:
-        return _lint_source(source, path, rules, settings)
-    except RecursionError:
-        pass
-    try:
-        return on_deep_stack(_lint_source, source, path, rules, settings)
+        return deeply(_lint_source, source, path, rules, settings)
     except RecursionError:
         return [syntax_error(path, "could not analyse: the code is nested too deeply")]
 
