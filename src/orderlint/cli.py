@@ -14,7 +14,7 @@ import libcst as cst
 from orderlint import __version__, report, runner
 from orderlint.cache import CACHE_DIR, Cache
 from orderlint.config import Config, ConfigError, find_pyproject, load_config, select_rules, validate_selectors
-from orderlint.engine import on_deep_stack, parse
+from orderlint.engine import deeply, parse
 from orderlint.files import SourceError, decode, discover
 from orderlint.rules import ALL_RULES, RULES_BY_CODE
 from orderlint.rules.base import Rule
@@ -166,10 +166,7 @@ def show(target: str) -> None:
 
     try:
         source = decode(Path(path).read_bytes())
-        try:
-            found, text = render()
-        except RecursionError:  # deeply nested code: again with a deep stack, as `check` does
-            found, text = on_deep_stack(render)
+        found, text = deeply(render)  # deeply nested code: again on a deep stack, as `check` does
     except OSError as error:
         _fail(f"{path}: cannot read: {error.strerror}")
     except SourceError as error:

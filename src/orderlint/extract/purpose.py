@@ -13,6 +13,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 import libcst as cst
 
 from orderlint.extract.index import CallSite, dotted_name, last_name
+from orderlint.extract.values import string_value
 from orderlint.extract.walk import walk
 
 EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluate", "evaluation", "test", "testing", "inference"})
@@ -110,8 +111,8 @@ def _evidence(parent: cst.CSTNode, child: cst.CSTNode, code) -> Iterator[Tuple[O
                 yield classify(name), f"assigned to `{name}`"
     elif isinstance(parent, cst.DictElement) and child is parent.value:
         key = parent.key
-        if isinstance(key, cst.SimpleString):
-            yield classify(key.evaluated_value), f"under the key {code(key)}"
+        if isinstance(key, cst.SimpleString) and string_value(key) is not None:
+            yield classify(string_value(key)), f"under the key {code(key)}"
     elif isinstance(parent, cst.Call) and child is not parent.func:
         yield from _call_evidence(parent, child, code)
     elif isinstance(parent, cst.If):
@@ -146,7 +147,8 @@ def _call_evidence(call: cst.Call, child, code, by_callee: bool = True) -> Itera
         if keyword in TRAIN_FLAG_KEYWORDS and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
             yield ("train" if arg.value.value == "True" else "eval"), f"passed with `{keyword}={arg.value.value}`"
         elif keyword in SPLIT_KEYWORDS and isinstance(arg.value, cst.SimpleString):
-            yield _split_kind(arg.value.evaluated_value), f"passed with `{keyword}={code(arg.value)}`"
+            if string_value(arg.value) is not None:
+                yield _split_kind(string_value(arg.value)), f"passed with `{keyword}={code(arg.value)}`"
         elif keyword is None:
             for text in _names_in(arg.value):
                 yield classify(text), f"passed with `{text}`"
@@ -162,7 +164,8 @@ def _names_in(node: cst.BaseExpression) -> Iterator[str]:
     elif isinstance(node, cst.Attribute):
         yield node.attr.value
     elif isinstance(node, cst.SimpleString):
-        yield node.evaluated_value
+        if string_value(node) is not None:
+            yield string_value(node)
     elif isinstance(node, cst.Call):
         for arg in node.args:
             if isinstance(arg.value, (cst.Name, cst.Attribute, cst.SimpleString)):

@@ -23,6 +23,7 @@ from orderlint.catalogue import training as catalogue
 from orderlint.extract.index import dotted_name
 from orderlint.extract.objects import MODEL, OPTIMIZER, SCALER, SCHEDULER, TrainingObjects, training_objects
 from orderlint.extract.sequences import Guard
+from orderlint.extract.values import string_value
 from orderlint.extract.walk import children
 
 MAX_DEPTH = 4
@@ -564,7 +565,7 @@ def _is_low_precision_cast(call: cst.Call, method: str, qualify) -> bool:
         spelled = dotted_name(call.args[0].value) or ""
         value = call.args[0].value
         if isinstance(value, cst.SimpleString):
-            spelled = str(value.evaluated_value)
+            spelled = string_value(value) or ""
         return spelled.rsplit(".", 1)[-1] in catalogue.LOW_PRECISION_TENSOR_TYPES
     return False
 

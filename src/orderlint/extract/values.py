@@ -41,6 +41,16 @@ _BINARY = {
 }
 
 
+def string_value(node: cst.SimpleString) -> Optional[str]:
+    """A ``str`` literal's value; None for a bytes literal and for an escape Python refuses
+    (``'\\x'``, ``'\\N{nope}'``), which LibCST parses."""
+    try:
+        value = node.evaluated_value
+    except (SyntaxError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
+
+
 def _number(node) -> Any:
     if isinstance(node, cst.Float):
         return float(node.value)
@@ -82,7 +92,10 @@ class Evaluator:
         if isinstance(node, (cst.Integer, cst.Float)):
             return _number(node)
         if isinstance(node, cst.SimpleString):
-            return node.evaluated_value
+            try:
+                return node.evaluated_value
+            except (SyntaxError, ValueError):  # an escape Python refuses, which LibCST parses
+                return UNKNOWN
         if isinstance(node, cst.Name):
             if node.value in ("True", "False", "None"):
                 return {"True": True, "False": False, "None": None}[node.value]
