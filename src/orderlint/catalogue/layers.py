@@ -45,6 +45,9 @@ class TensorState:
     # None when the tensor is not known to be such a map.
     spatial: Optional[Tuple[Optional[int], ...]] = None
     output: Optional[str] = None
+    # The rank is a guess (a Linear's input of unknown rank taken as (N, features)): good enough to flag the
+    # next layer, not to derive another rank from (a Linear keeps every leading dim of a (B, N, C) input).
+    rank_assumed: bool = False
 
     def with_(self, **changes) -> "TensorState":
         return replace(self, **changes)
@@ -142,7 +145,8 @@ def _linear(layer: Layer, args, state: TensorState) -> TensorState:
     # An input of unknown rank is taken as (N, features): a Linear feeding a channels-first layer
     # (Conv2d, BatchNorm2d) is a bug whatever its input was.
     rank = 2 if state.rank is None else state.rank
-    return TensorState(rank=rank, channels=out if rank == 2 else state.channels, features=out, output=LOGITS)
+    return TensorState(rank=rank, channels=out if rank == 2 else state.channels, features=out, output=LOGITS,
+                       rank_assumed=state.rank is None or state.rank_assumed)
 
 
 def _flatten(layer: Layer, args, state: TensorState) -> TensorState:
@@ -270,8 +274,15 @@ def apply(layer: Layer, args: Mapping[str, Any], state: TensorState) -> TensorSt
     """The state after ``layer`` (unknown after a layer that fails: what follows a crash is moot)."""
     if problem(layer, args, state) is not None:
         return UNKNOWN_TENSOR
+    output = _output_kind(layer, state)
+    keeps_guess = state.rank_assumed and layer.effect in _RANK_KEEPING
+    if state.rank_assumed and not keeps_guess:
+        state = state.with_(rank=None, rank_assumed=False)
     after = _EFFECTS[layer.effect](layer, args, state)
-    return after.with_(output=_output_kind(layer, state))
+    return after.with_(output=output, rank_assumed=after.rank_assumed or (keeps_guess and after.rank is not None))
+
+
+_RANK_KEEPING = frozenset({"keep", "batched_keep", "linear"})
 
 
 # The catalogue -----------------------------------------------------------------

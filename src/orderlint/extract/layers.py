@@ -541,10 +541,12 @@ class ForwardFlow:
 
     def _apply_op(self, op: Layer, call: cst.Call, value: Value, args: Sequence[cst.Arg], env) -> Value:
         if op.effect == "reshape":
-            shape = [a.value for a in args]
-            if len(shape) == 1 and isinstance(shape[0], (cst.Tuple, cst.List)):
-                shape = [e.value for e in shape[0].elements]
-            bound = {"shape": tuple(self._evaluate(node) for node in shape)}
+            shape = list(args)
+            if len(shape) == 1 and isinstance(shape[0].value, (cst.Tuple, cst.List)):
+                shape = shape[0].value.elements
+            if any(isinstance(item, cst.StarredElement) or getattr(item, "star", "") for item in shape):
+                return UNKNOWN_VALUE  # ``x.reshape(-1, *x.shape[2:])``: the rank is not known
+            bound = {"shape": tuple(self._evaluate(item.value) for item in shape)}
         else:
             bound = {}
             for position, arg in enumerate(args):

@@ -663,7 +663,12 @@ def same_object(a: Optional[str], b: Optional[str]) -> bool:
 
 def in_training_code(step: TrainingStep, event: Event) -> bool:
     """RULES "training code": a function on the event's call chain itself holds a backward, an optimizer
-    step or an epoch loop."""
+    step or an epoch loop; not an evaluation function (it switches the model to ``eval()`` and trains
+    nothing itself) that a training loop calls."""
+    holder = _holder(event.function)
+    own = {e.kind for e in step.events if _holder(e.function) == holder}
+    if EVAL_MODE in own and not own & {BACKWARD, *OPTIMIZER_STEPS}:
+        return False
     chain = set(event.callers) | ({_MODULE} if isinstance(step.root, cst.Module) else set())
     if any(e.kind in (BACKWARD,) + OPTIMIZER_STEPS and _holder(e.function) in chain for e in step.events):
         return True
