@@ -4,16 +4,20 @@ The standard library's ``ast`` (an order of magnitude cheaper than LibCST)
 finds the top-level statements; those that mention none of the active
 families' triggers are blanked out line for line, so LibCST parses a text
 with the same lines, and every position it reports is a position in the
-original file. Imports and module-level assignments are always kept (they
-resolve names and constants), and so are the top-level functions and classes
-that a kept statement calls (a training loop's helpers).
+original file. Kept as well: imports and module-level code (they resolve
+names and run the script), the module-level assignments whose names kept
+code reads (constants; a model's table of pretrained configurations that no
+kept code reads is dropped), the top-level functions and classes that kept
+code calls (a training loop's helpers), and those that call kept code.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from typing import Iterable, List, NamedTuple, Optional, Set, Tuple
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
+from typing import Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Lines as ast and LibCST count them (str.splitlines would also break at form feeds and U+2028).
@@ -25,25 +29,65 @@ def _span(statement: ast.stmt) -> Tuple[int, int]:
     return first, statement.end_lineno or statement.lineno
 
 
+def _assigned_names(statement: ast.stmt) -> Optional[Set[str]]:
+    """The names a plain module-level assignment binds (an empty set for a docstring); None for everything
+    else: definitions, imports and module-level code (``if``/``for``/``try``, calls, ``os.environ[k] = v``)."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return set()
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+        targets = [statement.target]
+    else:
+        return None
+    names: Set[str] = set()
+    for target in targets:
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            elif not isinstance(node, (ast.Tuple, ast.List, ast.Starred, ast.expr_context)):
+                return None  # an attribute or item is set: module-level code with an effect
+    return names
+
+
 def _always_kept(statement: ast.stmt) -> bool:
-    """Every module-level statement that is not a definition: imports (also under ``try:``), constants,
-    and module-level code such as ``layers = []; for ...: layers.append(...)`` that a kept statement may use."""
-    return not isinstance(statement, _DEFINITIONS)
+    """Imports (also under ``try:``) and module-level code such as ``for ...: layers.append(...)``."""
+    return not isinstance(statement, _DEFINITIONS) and _assigned_names(statement) is None
 
 
-_CALLED = re.compile(r"(\w+)\s*\(")
+_CALLED = re.compile(r"\b(\w+)\s*\(")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
-def _called_names(text: str) -> Set[str]:
-    """Names followed by ``(`` in a statement's text: every call (and a few harmless extras, such as
-    ``def f(``, which can only keep more code, never less)."""
-    return set(_CALLED.findall(text))
+class _Calls:
+    """Names followed by ``(``, by line, from one pass over the file: every call (and a few harmless
+    extras, such as ``def f(``, which can only keep more code, never less)."""
+
+    def __init__(self, source: str, lines: List[str]):
+        line_ends = list(accumulate(len(line) for line in lines))
+        self._lines: List[int] = []
+        self._names: List[str] = []
+        for match in _CALLED.finditer(source):
+            self._lines.append(bisect_right(line_ends, match.start()) + 1)
+            self._names.append(match.group(1))
+
+    def within(self, span: Tuple[int, int]) -> Set[str]:
+        start, end = span
+        return set(self._names[bisect_left(self._lines, start) : bisect_right(self._lines, end)])
+
+
+class Statement(NamedTuple):
+    """Where a top-level statement of the reduced text is: the line LibCST's statement starts on (a
+    definition's ``def``/``class`` line), and all the lines it covers (decorators included)."""
+
+    line: int
+    first: int
+    last: int
 
 
 class Reduced(NamedTuple):
     text: str
-    # The line where each top-level statement LibCST will see starts (None when ``ast`` could not tell).
-    statement_lines: Optional[List[int]]
+    statements: Optional[List[Statement]]  # each top-level statement LibCST will see (None: ``ast`` could not tell)
 
 
 def relevant_source(source: str, triggers: Iterable[str]) -> Reduced:
@@ -53,39 +97,40 @@ def relevant_source(source: str, triggers: Iterable[str]) -> Reduced:
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return Reduced(source, None)  # LibCST will parse it whole (and report the error)
     if len(tree.body) < 2:
-        return Reduced(source, _statement_lines(tree.body, [True] * len(tree.body)))
+        return Reduced(source, _statements(tree.body, [True] * len(tree.body)))
     lines = _LINES.findall(source)
     spans = [_span(statement) for statement in tree.body]
     texts = ["".join(lines[start - 1 : end]) for start, end in spans]
     triggers = tuple(triggers)
     kept = [_always_kept(statement) or any(t in text for t in triggers) for statement, text in zip(tree.body, texts)]
-    _keep_called_definitions(tree.body, texts, kept)
-    _keep_callers(tree.body, texts, kept)
+    calls = _Calls(source, lines)
+    _keep_dependencies(tree.body, spans, texts, kept, calls)
     _keep_shared_lines(spans, kept)
     blank: List[bool] = [False] * len(lines)
     for statement, (start, end), keep in zip(tree.body, spans, kept):
         if not keep:
             _blank(blank, start, end)
         elif isinstance(statement, ast.ClassDef):
-            _blank_unused_methods(statement, lines, triggers, blank)
-    statement_lines = _statement_lines(tree.body, kept)
+            _blank_unused_methods(statement, lines, triggers, calls, blank)
+    statements = _statements(tree.body, kept)
     if not any(blank):
-        return Reduced(source, statement_lines)
-    return Reduced("".join(_line_ending(line) if blank[i] else line for i, line in enumerate(lines)), statement_lines)
+        return Reduced(source, statements)
+    return Reduced("".join(_line_ending(line) if blank[i] else line for i, line in enumerate(lines)), statements)
 
 
-def _statement_lines(body: List[ast.stmt], kept: List[bool]) -> List[int]:
-    """Where each kept top-level statement starts, as LibCST groups them: statements that share a line
-    (``a = 1; b = 2``) are one LibCST statement; a definition starts at its ``def``/``class`` line."""
-    starts: List[int] = []
-    previous_end = 0
+def _statements(body: List[ast.stmt], kept: List[bool]) -> List[Statement]:
+    """The kept top-level statements as LibCST groups them: statements that share a line (``a = 1; b = 2``)
+    are one LibCST statement."""
+    found: List[Statement] = []
     for statement, keep in zip(body, kept):
         if not keep:
             continue
-        if statement.lineno != previous_end:
-            starts.append(statement.lineno)
-        previous_end = statement.end_lineno or statement.lineno
-    return starts
+        first, last = _span(statement)
+        if found and first <= found[-1].last:
+            found[-1] = found[-1]._replace(last=max(last, found[-1].last))
+        else:
+            found.append(Statement(statement.lineno, first, last))
+    return found
 
 
 def _blank(blank: List[bool], start: int, end: int) -> None:
@@ -93,7 +138,8 @@ def _blank(blank: List[bool], start: int, end: int) -> None:
         blank[number] = True
 
 
-def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[str, ...], blank: List[bool]) -> None:
+def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[str, ...], calls: _Calls,
+                          blank: List[bool]) -> None:
     """In a kept class: ``__init__``, members that mention a trigger, the methods they call and the methods
     that call them (``fit()`` calling ``self.training_step()``) stay."""
     members = cls.body
@@ -104,8 +150,7 @@ def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[s
         or any(t in text for t in triggers)
         for member, text in zip(members, texts)
     ]
-    _keep_called_definitions(members, texts, kept)
-    _keep_callers(members, texts, kept)
+    _keep_dependencies(members, spans, texts, kept, calls)
     _keep_shared_lines(spans, kept)
     if not any(kept) or spans[0][0] <= cls.lineno:
         return  # an emptied body would not parse; a one-line class has nothing to gain
@@ -114,33 +159,44 @@ def _blank_unused_methods(cls: ast.ClassDef, lines: List[str], triggers: Tuple[s
             _blank(blank, start, end)
 
 
-def _keep_called_definitions(body: List[ast.stmt], texts: List[str], kept: List[bool]) -> None:
+def _keep_dependencies(body: List[ast.stmt], spans: List[Tuple[int, int]], texts: List[str], kept: List[bool],
+                       calls: _Calls) -> None:
+    """Keeps, until nothing changes: the definitions that kept code calls (a training loop's helpers), the
+    module-level assignments that kept code reads, and the definitions and assignments that call a kept
+    definition (``main()`` calling ``train(model, criterion)``, ``fit()`` calling ``self._run_epoch()``):
+    they hold its arguments and loops. A caller's own callees are not needed, only what it reads."""
+    called_by: Dict[int, Set[str]] = {}
+
+    def called(i: int) -> Set[str]:
+        if i not in called_by:
+            called_by[i] = calls.within(spans[i])
+        return called_by[i]
+
     definitions = {s.name: i for i, s in enumerate(body) if isinstance(s, _DEFINITIONS)}
-    frontier = [i for i, keep in enumerate(kept) if keep]
+    assignments: Dict[str, List[int]] = {}
+    for i, statement in enumerate(body):
+        if not kept[i] and not isinstance(statement, _DEFINITIONS):
+            for name in _assigned_names(statement) or ():
+                assignments.setdefault(name, []).append(i)
+    frontier = [(i, True) for i, keep in enumerate(kept) if keep]  # (statement, are its callees needed)
     while frontier:
-        index = frontier.pop()
-        for name in _called_names(texts[index]):
-            target = definitions.get(name)
-            if target is not None and not kept[target]:
-                kept[target] = True
-                frontier.append(target)
-
-
-def _keep_callers(body: List[ast.stmt], texts: List[str], kept: List[bool]) -> None:
-    """A function that calls a kept one (``main()`` calling ``train(model, criterion)``, ``fit()`` calling
-    ``self._run_epoch()`` calling ``self._run_batch()``) holds its arguments and loops: keep it too, and
-    its callers in turn."""
-    calls = {i: _called_names(texts[i]) for i, s in enumerate(body) if isinstance(s, _DEFINITIONS) and not kept[i]}
-    kept_names = {s.name for s, keep in zip(body, kept) if keep and isinstance(s, _DEFINITIONS)}
-    changed = True
-    while changed:
-        changed = False
-        for i, names in list(calls.items()):
-            if names & kept_names:
+        while frontier:
+            i, full = frontier.pop()
+            for name in called(i) if full else ():
+                target = definitions.get(name)
+                if target is not None and not kept[target]:
+                    kept[target] = True
+                    frontier.append((target, True))
+            for name in set(_IDENTIFIER.findall(texts[i])) if assignments else ():
+                for target in assignments.pop(name, ()):
+                    if not kept[target]:
+                        kept[target] = True
+                        frontier.append((target, True))
+        kept_names = {s.name for s, keep in zip(body, kept) if keep and isinstance(s, _DEFINITIONS)}
+        for i, keep in enumerate(kept):
+            if not keep and called(i) & kept_names:
                 kept[i] = True
-                kept_names.add(body[i].name)
-                del calls[i]
-                changed = True
+                frontier.append((i, False))
 
 
 def _keep_shared_lines(spans: List[Tuple[int, int]], kept: List[bool]) -> None:

@@ -293,7 +293,7 @@ class _LayerFamily(Family):
 
 FAMILY = _LayerFamily(
     "layers",
-    ("Sequential", "forward", "Loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "criterion",
+    ("Sequential", "def forward(", "Loss", "cross_entropy", "nll_loss", "binary_cross_entropy", "criterion",
      "loss(", "loss_fn"),
     frozenset({"Sequential"}) | _LOSS_NAMES, tuple(LAYER_RULES), run,
 )
