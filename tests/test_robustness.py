@@ -242,20 +242,28 @@ def test_python2_code_is_ol000_with_cpythons_message(project, run, source, row, 
     assert line.startswith(f"legacy.py:{row}:") and f"OL000 could not parse: {message}" in line
 
 
-def test_valid_python_that_libcst_cannot_parse_is_ol000_on_the_right_line(project, run):
-    import libcst
-
+def test_valid_python_that_libcst_validation_would_refuse_is_linted(project, run):
     source = HEAD + BUG + "\n\n(x): int = 3\nafter = 1\n"  # CPython accepts a parenthesized annotated target
-    try:
-        libcst.parse_module(source)
-        pytest.skip("this LibCST parses it")
-    except libcst.ParserSyntaxError:
-        pass
     project("grammar.py", source)
     result = run("check", "--no-cache", "--output-format", "concise")
     assert result.exit_code == 1
     (line,) = _findings(result.stdout)
-    assert line.startswith("grammar.py:6:6: OL000 could not parse: valid Python that LibCST cannot parse yet (expected")
+    assert line.startswith("grammar.py:3:") and "OL101" in line
+
+
+def test_valid_python_that_libcst_cannot_parse_is_ol000_on_the_right_line(monkeypatch):
+    import libcst
+
+    from orderlint import engine
+    from orderlint.rules import ALL_RULES
+
+    def refuse(text: str) -> libcst.Module:
+        raise libcst.ParserSyntaxError("error at 6:5: expected NEWLINE", lines=text.splitlines(), raw_line=7, raw_column=0)
+
+    monkeypatch.setattr(engine, "parse_unvalidated", refuse)
+    (diagnostic,) = engine.lint_source(HEAD + BUG + "\n\nafter = 1\n", "grammar.py", ALL_RULES)
+    assert (diagnostic.code, diagnostic.row, diagnostic.column) == ("OL000", 6, 6)
+    assert diagnostic.message == "could not parse: valid Python that LibCST cannot parse yet (expected NEWLINE)"
 
 
 DATASETS = "from torchvision import datasets\n"

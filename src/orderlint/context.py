@@ -11,6 +11,7 @@ import libcst as cst
 from orderlint.extract.index import ModuleIndex, NameResolver
 from orderlint.extract.sequences import SequenceTracer
 from orderlint.extract.values import Evaluator
+from orderlint.regions import Statement
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,10 @@ class Settings:
 
 class FileContext:
     def __init__(self, module: cst.Module, index: ModuleIndex, settings: Settings = Settings(), source: str = "",
-                 statement_lines: Optional[List[int]] = None):
+                 statements: Optional[List[Statement]] = None):
         self.module = module
         self.source = source  # the text parsed (irrelevant regions blanked): cheap to search, unlike module.code
-        self.statement_lines = statement_lines  # where each top-level statement starts (see positions.py)
+        self.statements = statements  # where each top-level statement of ``source`` is (see positions.py)
         self.index = index
         self.settings = settings
         self.resolver = NameResolver(index)

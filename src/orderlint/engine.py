@@ -11,6 +11,7 @@ import threading
 from typing import Callable, List, Optional, Sequence, TypeVar
 
 import libcst as cst
+from libcst._nodes.base import CSTNode
 
 from orderlint import noqa
 from orderlint.context import FileContext, Settings
@@ -79,19 +80,40 @@ def _refuse(source: str) -> None:
         pass
 
 
+_PARSING = threading.Lock()
+
+
+def parse_unvalidated(source: str) -> cst.Module:
+    """``cst.parse_module`` without validating every node the parser builds (a node's ``__post_init__``
+    only validates; LibCST's own comment there suggests skipping it for parsed trees): 5% of the parse.
+    Only for code CPython has parsed: validation also refuses some invalid code the grammar lets through."""
+    with _PARSING:
+        validate = CSTNode.__post_init__
+        CSTNode.__post_init__ = _no_validation
+        try:
+            return cst.parse_module(source)
+        finally:
+            CSTNode.__post_init__ = validate
+
+
+def _no_validation(node: CSTNode) -> None:
+    pass
+
+
 def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = False,
           settings: Settings = Settings()) -> FileContext:
     """Parses once (only the regions that can matter, unless ``whole``) and indexes once;
     raises ``ParserSyntaxError`` (``Refused`` for null bytes and nesting deeper than CPython
     accepts) or ``RecursionError``."""
-    statement_lines = None
+    statements = None
     if not whole:
-        source, statement_lines = relevant_source(source, (t for family in families for t in family.triggers))
-    if statement_lines is None:  # ast could not parse it (or was not asked): check CPython's limits here
+        source, statements = relevant_source(source, (t for family in families for t in family.triggers))
+    if statements is None:  # ast could not parse it (or was not asked): check CPython's limits here
         _refuse(source)
-    module = cst.parse_module(source)
+    # Code that ``ast`` parsed is valid Python: LibCST's node validation has nothing left to catch there.
+    module = cst.parse_module(source) if statements is None else parse_unvalidated(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
-    return FileContext(module, index, settings, source=source, statement_lines=statement_lines)
+    return FileContext(module, index, settings, source=source, statements=statements)
 
 
 def _fix_record(fix, positions, lines: List[str]) -> Optional[dict]:
@@ -221,7 +243,7 @@ def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settin
         return []
     anchors = [finding.node for _, finding in found]
     anchors += [edit.node for _, finding in found if finding.fix for edit in finding.fix.edits]
-    positions = positions_of(ctx.module, anchors, ctx.statement_lines)
+    positions = positions_of(ctx.module, anchors, ctx.statements, ctx.source)
     suppressions = noqa.line_suppressions(source)
     lines = _LINE_BREAK.split(source)
     diagnostics = []
