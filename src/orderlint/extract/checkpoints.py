@@ -122,8 +122,12 @@ def _own_nodes(node: Node) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        if not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(reversed(tuple(children(current))))
+        if type(current) not in _SCOPES:
+            stack.extend(reversed(children(current)))
+
+
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_BINDING_NODES = frozenset({cst.Assign, cst.AnnAssign, cst.AugAssign, cst.For, cst.WithItem, cst.Call})
 
 
 def _names(target: cst.BaseExpression) -> List[str]:
@@ -156,6 +160,8 @@ class _Bindings:
             self.by_key[key].append(Binding(key, kind, node, scope, order))
 
     def _node(self, node: cst.CSTNode, scope: Scope, order: int) -> None:
+        if type(node) not in _BINDING_NODES:
+            return
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 self._target(target.target, node.value, scope, order)
@@ -208,11 +214,12 @@ class Checkpoints:
             return  # most files the triggers let through save and restore nothing: no need to know the rest
         self.objects = training_objects(ctx)
         for number, (node, ancestors) in enumerate(walk_with_ancestors(ctx.module)):
-            if isinstance(node, (cst.Call, cst.For, cst.While)):
+            kind = type(node)
+            if kind is cst.Call or kind is cst.For or kind is cst.While:
                 self.order[id(node)] = number
-            if isinstance(node, cst.Call):
+            if kind is cst.Call:
                 self._call(node, ancestors)
-            elif isinstance(node, cst.FunctionDef):
+            elif kind is cst.FunctionDef:
                 self.function_scopes[node.name.value].append(_scope_of(ancestors + (node, node.body)))
         self._steps()
         self.saves = [save for site in save_sites for payload in [_payload(site.node)] if payload is not None

@@ -27,20 +27,25 @@ class CallSite:
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     """``a.b.c`` for a Name or a chain of Attributes on a Name, else None."""
+    # ``type() is`` rather than isinstance(): LibCST's node classes are ABCs, whose isinstance() goes through
+    # ABCMeta's slow check when it fails (most of the time, here); Name and Attribute have no subclasses.
+    if type(node) is cst.Name:
+        return node.value
     parts = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
 
 
 def last_name(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.Name):
+    kind = type(node)
+    if kind is cst.Name:
         return node.value
-    if isinstance(node, cst.Attribute):
+    if kind is cst.Attribute:
         return node.attr.value
     return None
 
@@ -70,11 +75,12 @@ class ModuleIndex:
         while stack:
             node, depth = stack.pop()
             del path[depth:]
-            if isinstance(node, cst.Call):
+            kind = type(node)
+            if kind is cst.Call:
                 self._call(node, path)
-            elif isinstance(node, cst.Import):
+            elif kind is cst.Import:
                 self._import(node)
-            elif isinstance(node, cst.ImportFrom):
+            elif kind is cst.ImportFrom:
                 self._import_from(node)
             path.append(node)
             stack.extend((child, depth + 1) for child in reversed(children(node)))

@@ -57,7 +57,7 @@ class LossLinker:
         def collect() -> Dict[str, List[CallSite]]:
             by_name: Dict[str, List[CallSite]] = {}
             for node, ancestors in walk_with_ancestors(self._ctx.module):
-                name = dotted_name(node.func) if isinstance(node, cst.Call) else None
+                name = dotted_name(node.func) if type(node) is cst.Call else None
                 if name is not None:
                     by_name.setdefault(name, []).append(CallSite(node, ancestors))
             return by_name

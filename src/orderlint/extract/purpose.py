@@ -83,7 +83,7 @@ class ArgumentUses:
         if uses is None:
             uses = self._scopes[id(scope)] = {}
             for node in walk(scope):
-                if isinstance(node, cst.Call):
+                if type(node) is cst.Call:
                     for arg in node.args:
                         key = dotted_name(arg.value)
                         if key is not None:

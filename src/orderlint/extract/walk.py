@@ -38,13 +38,22 @@ def _child_fields(node_type: Type[cst.CSTNode]) -> Tuple[str, ...]:
 
 
 def children(node: cst.CSTNode) -> List[cst.CSTNode]:
-    found = []
-    for name in _child_fields(type(node)):
+    kind = type(node)
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        fields = _child_fields(kind)
+    found: List[cst.CSTNode] = []
+    for name in fields:
         value = getattr(node, name)
-        if type(value) is tuple or type(value) is list:
-            found.extend(item for item in value if _is_node(item))
-        elif _is_node(value):
-            found.append(value)
+        value_kind = type(value)
+        if value_kind is tuple or value_kind is list:
+            found += value  # the sequences of a LibCST node hold nodes only
+        else:
+            is_node = _IS_NODE.get(value_kind)
+            if is_node is None:
+                is_node = _is_node(value)
+            if is_node:
+                found.append(value)
     return found
 
 
