@@ -1,7 +1,6 @@
 """The command line as users meet it: output, exit codes, selection, suppression, bad input."""
 
 import json
-import os
 
 import pytest
 

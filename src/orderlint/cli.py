@@ -6,7 +6,7 @@ import io
 import sys
 import textwrap
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import click
 import libcst as cst

@@ -5,7 +5,7 @@ text positions by the engine. Helpers here build the edits rules share
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import libcst as cst
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from orderlint.catalogue.layers import (
-    CATALOGUE, CHANNELS, FEATURES, LOG_SOFTMAX, SIGMOID, SOFTMAX, SPATIAL_INPUT_FORBIDDEN, TensorState, apply, problem,
+    CATALOGUE, CHANNELS, LOG_SOFTMAX, SIGMOID, SOFTMAX, SPATIAL_INPUT_FORBIDDEN, TensorState, apply, problem,
 )
 
 SIZE = 8  # every dim but the batch: channels, features and spatial sizes alike

@@ -10,7 +10,7 @@ against the real library by ``tests/oracle/test_catalogue_facts.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, FrozenSet, Optional, Tuple, Union
 
 from orderlint.catalogue.facts import (

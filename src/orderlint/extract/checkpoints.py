@@ -29,7 +29,7 @@ import libcst as cst
 from orderlint.extract.index import CallSite, dotted_name, last_name
 from orderlint.extract.objects import MODEL, OPTIMIZER, SCALER, SCHEDULER, training_objects
 from orderlint.extract.steps import BACKWARD, OPTIMIZER_STEPS, Loop, training_steps
-from orderlint.extract.walk import children, walk, walk_with_ancestors
+from orderlint.extract.walk import children, walk
 
 SAVE_FUNCTIONS = frozenset({"torch.save", "torch.serialization.save", "torch_xla.core.xla_model.save"})
 # torchvision's, DETR's, DeiT's and MAE's utils: `if is_main_process(): torch.save(*args, **kwargs)`.
@@ -213,7 +213,7 @@ class Checkpoints:
         if not (save_sites or self._state_loads):
             return  # most files the triggers let through save and restore nothing: no need to know the rest
         self.objects = training_objects(ctx)
-        for number, (node, ancestors) in enumerate(walk_with_ancestors(ctx.module)):
+        for number, node, ancestors in ctx.index.recorded:
             kind = type(node)
             if kind is cst.Call or kind is cst.For or kind is cst.While:
                 self.order[id(node)] = number

@@ -5,7 +5,7 @@ names the enabled rule families care about, each with its ancestor chain."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 import libcst as cst
 
@@ -54,6 +54,17 @@ def _module_path(node: cst.BaseExpression) -> str:
     return dotted_name(node) or ""
 
 
+# The nodes the extractors look for in a whole module, recorded by the index's walk so that none of them
+# walks the module again.
+RECORDED = frozenset({cst.Call, cst.For, cst.While, cst.FunctionDef, cst.ClassDef, cst.Assign, cst.AnnAssign})
+
+
+class Recorded(NamedTuple):
+    number: int  # the node's place in a depth-first, source-order walk of the module
+    node: cst.CSTNode
+    ancestors: Tuple[cst.CSTNode, ...]  # from the Module down to the node's direct parent
+
+
 class ModuleIndex:
     """Built once per file by one walk of the tree."""
 
@@ -63,25 +74,31 @@ class ModuleIndex:
         self.star_imports: List[str] = []
         self.constants: Dict[str, cst.BaseExpression] = {}
         self.calls: Dict[str, List[CallSite]] = {}
+        # Every node of a RECORDED type, and every ``x.param_groups``, in walk order.
+        self.recorded: List[Recorded] = []
         self._wanted = set(wanted_calls)
         self._canonical = frozenset(wanted_calls)
         self._reassigned: set = set()
         for statement in module.body:
             self._module_level(statement)
         # Depth-first, with the path from the module kept in one list: the ancestors tuple is built
-        # only for the calls recorded, not for every node.
+        # only for the nodes recorded, not for every node.
         path: List[cst.CSTNode] = []
         stack: List[Tuple[cst.CSTNode, int]] = [(module, 0)]
+        number = 0
         while stack:
             node, depth = stack.pop()
             del path[depth:]
             kind = type(node)
-            if kind is cst.Call:
-                self._call(node, path)
+            if kind in RECORDED or (kind is cst.Attribute and node.attr.value == "param_groups"):
+                self.recorded.append(Recorded(number, node, tuple(path)))
+                if kind is cst.Call:
+                    self._call(node, self.recorded[-1].ancestors)
             elif kind is cst.Import:
                 self._import(node)
             elif kind is cst.ImportFrom:
                 self._import_from(node)
+            number += 1
             path.append(node)
             stack.extend((child, depth + 1) for child in reversed(children(node)))
 
@@ -126,11 +143,11 @@ class ModuleIndex:
         else:
             self.constants[name] = value
 
-    def _call(self, node: cst.Call, path: List[cst.CSTNode]) -> None:
+    def _call(self, node: cst.Call, ancestors: Tuple[cst.CSTNode, ...]) -> None:
         name = last_name(node.func)
         if name in self._wanted:
             canonical = name if name in self._canonical else self.imports.get(name, name).rsplit(".", 1)[-1]
-            self.calls.setdefault(canonical, []).append(CallSite(node, tuple(path)))
+            self.calls.setdefault(canonical, []).append(CallSite(node, ancestors))
 
 
 class NameResolver:

@@ -20,7 +20,6 @@ from orderlint.catalogue.layers import KEEP, Loss
 from orderlint.extract.index import CallSite, dotted_name
 from orderlint.extract.layers import LayerStack, _method, stacks_of
 from orderlint.extract.sequences import ExprValue
-from orderlint.extract.walk import walk_with_ancestors
 
 MAX_HOPS = 4
 # Calls that return the module they are called on, or wrap it without changing its output.
@@ -56,7 +55,7 @@ class LossLinker:
     def calls(self) -> Dict[str, List[CallSite]]:
         def collect() -> Dict[str, List[CallSite]]:
             by_name: Dict[str, List[CallSite]] = {}
-            for node, ancestors in walk_with_ancestors(self._ctx.module):
+            for _, node, ancestors in self._ctx.index.recorded:
                 name = dotted_name(node.func) if type(node) is cst.Call else None
                 if name is not None:
                     by_name.setdefault(name, []).append(CallSite(node, ancestors))

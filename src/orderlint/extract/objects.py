@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
 from orderlint.catalogue import training as catalogue
-from orderlint.extract.index import dotted_name, last_name
-from orderlint.extract.walk import children, walk
+from orderlint.extract.index import Recorded, dotted_name, last_name
+from orderlint.extract.walk import walk
 
 MODEL, OPTIMIZER, SCHEDULER, SCALER, SAMPLER = "model", "optimizer", "scheduler", "scaler", "sampler"
 
@@ -60,10 +60,8 @@ def is_scheduler_name(key: str) -> bool:
 
 
 class _Collector:
-    """One walk: constructions, parameters, usage, and the names of the file's functions that are called.
-
-    A plain field walk (``orderlint.extract.walk.children``), not a ``CSTVisitor`` pass, carrying the
-    enclosing function's parameters and the enclosing class."""
+    """Constructions, parameters, usage, and the names of the file's functions that are called, from the
+    nodes the index recorded (with the enclosing function's parameters and the enclosing class)."""
 
     def __init__(self, qualify, evaluate):
         self.qualify = qualify
@@ -77,33 +75,34 @@ class _Collector:
         self.aliases: Dict[str, Set[str]] = defaultdict(set)
         self.sampler_calls: List[cst.Call] = []  # every DistributedSampler(...), named or inline
 
-    def run(self, module: cst.Module) -> None:
-        # (node, the innermost function's parameter names, the innermost class)
-        stack: List[Tuple[cst.CSTNode, Optional[FrozenSet[str]], Optional[cst.ClassDef]]] = [(module, None, None)]
-        while stack:
-            node, params, klass = stack.pop()
+    def run(self, recorded: Sequence[Recorded]) -> None:
+        params_of: Dict[int, FrozenSet[str]] = {}
+        for _, node, ancestors in recorded:
             kind = type(node)
             if kind is cst.ClassDef:
                 self._class(node)
-                klass = node
             elif kind is cst.FunctionDef:
-                p = node.params
-                params = frozenset(x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params))
-                self.parameters |= params
-            elif kind is cst.Assign:
-                for target in node.targets:
-                    self._assigned(target.target, node.value, params)
-            elif kind is cst.AnnAssign:
+                self.parameters |= self._params(node, params_of)
+            elif kind is cst.Assign or kind is cst.AnnAssign:
                 if node.value is not None:
-                    self._assigned(node.target, node.value, params)
+                    function = _innermost(ancestors, cst.FunctionDef)
+                    params = self._params(function, params_of) if function is not None else None
+                    for target in (t.target for t in node.targets) if kind is cst.Assign else (node.target,):
+                        self._assigned(target, node.value, params)
             elif kind is cst.Call:
-                self._call(node, klass)
-            elif kind is cst.Attribute:
-                if node.attr.value == "param_groups":
-                    key = dotted_name(node.value)
-                    if key is not None:
-                        self.usage[key].add("param_groups")
-            stack.extend((child, params, klass) for child in reversed(children(node)))
+                self._call(node, _innermost(ancestors, cst.ClassDef))
+            elif kind is cst.Attribute:  # ``x.param_groups``
+                key = dotted_name(node.value)
+                if key is not None:
+                    self.usage[key].add("param_groups")
+
+    @staticmethod
+    def _params(function: cst.FunctionDef, params_of: Dict[int, FrozenSet[str]]) -> FrozenSet[str]:
+        params = params_of.get(id(function))
+        if params is None:
+            p = function.params
+            params = params_of[id(function)] = frozenset(x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params))
+        return params
 
     def _class(self, node: cst.ClassDef) -> None:
         for base in node.bases:
@@ -290,10 +289,17 @@ def _is_model(collector: _Collector, key: str, built, usage) -> bool:
     return any(qualified.startswith(("torchvision.models.", "timm.create_model")) for qualified, _ in built)
 
 
+def _innermost(ancestors: Tuple[cst.CSTNode, ...], kind: type) -> Optional[cst.CSTNode]:
+    for node in reversed(ancestors):
+        if type(node) is kind:
+            return node
+    return None
+
+
 def training_objects(ctx) -> TrainingObjects:
     def compute() -> TrainingObjects:
         collector = _Collector(ctx.resolver.qualify, ctx.evaluate)
-        collector.run(ctx.module)
+        collector.run(ctx.index.recorded)
         return TrainingObjects(collector)
 
     return ctx.memo("training_objects", compute)

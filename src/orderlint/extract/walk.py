@@ -64,13 +64,3 @@ def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         stack.extend(reversed(children(current)))
-
-
-def walk_with_ancestors(node: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]]:
-    """Like ``walk``, with each node's ancestors (outermost first) as a tuple."""
-    stack: List[Tuple[cst.CSTNode, Tuple[cst.CSTNode, ...]]] = [(node, ())]
-    while stack:
-        current, ancestors = stack.pop()
-        yield current, ancestors
-        below = ancestors + (current,)
-        stack.extend((child, below) for child in reversed(children(current)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, FrozenSet, Iterator, Optional, Sequence, Tuple
+from typing import Callable, FrozenSet, Iterator, Optional, Tuple
 
 import libcst as cst
 
