@@ -11,7 +11,6 @@ import threading
 from typing import Callable, List, Optional, Sequence, TypeVar
 
 import libcst as cst
-from libcst._nodes.base import CSTNode
 
 from orderlint import noqa
 from orderlint.context import FileContext, Settings
@@ -21,6 +20,7 @@ from orderlint.positions import positions_of
 from orderlint.regions import relevant_source
 from orderlint.rules import FAMILIES
 from orderlint.rules.base import Family, Rule
+from orderlint.parsing import StatementCache, parse_unvalidated
 
 SYNTAX_ERROR = "OL000"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line breaks LibCST counts
@@ -80,38 +80,21 @@ def _refuse(source: str) -> None:
         pass
 
 
-_PARSING = threading.Lock()
-
-
-def parse_unvalidated(source: str) -> cst.Module:
-    """``cst.parse_module`` without validating every node the parser builds (a node's ``__post_init__``
-    only validates; LibCST's own comment there suggests skipping it for parsed trees): 5% of the parse.
-    Only for code CPython has parsed: validation also refuses some invalid code the grammar lets through."""
-    with _PARSING:
-        validate = CSTNode.__post_init__
-        CSTNode.__post_init__ = _no_validation
-        try:
-            return cst.parse_module(source)
-        finally:
-            CSTNode.__post_init__ = validate
-
-
-def _no_validation(node: CSTNode) -> None:
-    pass
-
-
 def parse(source: str, families: Sequence[Family] = FAMILIES, whole: bool = False,
-          settings: Settings = Settings()) -> FileContext:
-    """Parses once (only the regions that can matter, unless ``whole``) and indexes once;
-    raises ``ParserSyntaxError`` (``Refused`` for null bytes and nesting deeper than CPython
-    accepts) or ``RecursionError``."""
+          settings: Settings = Settings(), cache: Optional[StatementCache] = None) -> FileContext:
+    """Parses once (only the regions that can matter, unless ``whole``; statement by statement
+    through ``cache`` if given) and indexes once; raises ``ParserSyntaxError`` (``Refused`` for
+    null bytes and nesting deeper than CPython accepts) or ``RecursionError``."""
     statements = None
     if not whole:
         source, statements = relevant_source(source, (t for family in families for t in family.triggers))
     if statements is None:  # ast could not parse it (or was not asked): check CPython's limits here
         _refuse(source)
-    # Code that ``ast`` parsed is valid Python: LibCST's node validation has nothing left to catch there.
-    module = cst.parse_module(source) if statements is None else parse_unvalidated(source)
+        module = cst.parse_module(source)
+    else:  # valid Python (ast parsed it): LibCST's node validation has nothing left to catch
+        module = cache.module(source, statements) if cache is not None else None
+        if module is None:
+            module = parse_unvalidated(source)
     index = ModuleIndex(module, frozenset().union(*(f.call_names for f in families)))
     return FileContext(module, index, settings, source=source, statements=statements)
 
@@ -202,15 +185,17 @@ def deeply(function: Callable[..., _T], *args) -> _T:
     raise RecursionError("the code is nested too deeply")
 
 
-def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
-    """Diagnostics for one file's text, sorted, with ``# noqa`` applied."""
+def lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings(),
+                cache: Optional[StatementCache] = None) -> List[Diagnostic]:
+    """Diagnostics for one file's text, sorted, with ``# noqa`` applied (``cache``: see statement_cache)."""
     try:
-        return deeply(_lint_source, source, path, rules, settings)
+        return deeply(_lint_source, source, path, rules, settings, cache)
     except RecursionError:
         return [syntax_error(path, "could not analyse: the code is nested too deeply")]
 
 
-def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings) -> List[Diagnostic]:
+def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settings,
+                 cache: Optional[StatementCache]) -> List[Diagnostic]:
     file_noqa = noqa.file_suppression(source)
     if file_noqa is not None:
         if "*" in file_noqa:
@@ -225,7 +210,7 @@ def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settin
     if not active:
         return []
     try:
-        ctx = parse(source, [family for family, _ in active], settings=settings)
+        ctx = parse(source, [family for family, _ in active], settings=settings, cache=cache)
     except Refused as error:
         return [syntax_error(path, f"could not parse: {error.message}", error.raw_line, error.raw_column + 1)]
     except cst.ParserSyntaxError as error:

@@ -11,7 +11,6 @@ its lines shifted to where the statement starts in the file.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from typing import Dict, Iterable, List, Mapping, Optional
 
@@ -19,10 +18,8 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, PositionProvider
 
 from orderlint.extract.walk import walk
-from orderlint.regions import Statement
+from orderlint.regions import Statement, split_lines
 
-# Lines as LibCST counts them (it breaks at \r\n, \r and \n only).
-_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode], statements: Optional[List[Statement]],
@@ -36,7 +33,7 @@ def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode], statements: O
     if statements is None or len(statements) != len(module.body):
         everything = _measure(module)
         return {node: everything[node] for node in wanted.values()}
-    lines = _LINES.findall(source)
+    lines = split_lines(source)
     found: Dict[cst.CSTNode, CodeRange] = {}
     for statement, where in zip(module.body, statements):
         inside = [wanted[id(node)] for node in walk(statement) if id(node) in wanted]

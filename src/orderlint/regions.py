@@ -24,6 +24,11 @@ _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
+def split_lines(text: str) -> List[str]:
+    """``text``'s lines with their line breaks, as ast and LibCST count them."""
+    return _LINES.findall(text)
+
+
 def _span(statement: ast.stmt) -> Tuple[int, int]:
     first = min([statement.lineno] + [d.lineno for d in getattr(statement, "decorator_list", [])])
     return first, statement.end_lineno or statement.lineno
@@ -98,7 +103,7 @@ def relevant_source(source: str, triggers: Iterable[str]) -> Reduced:
         return Reduced(source, None)  # LibCST will parse it whole (and report the error)
     if len(tree.body) < 2:
         return Reduced(source, _statements(tree.body, [True] * len(tree.body)))
-    lines = _LINES.findall(source)
+    lines = split_lines(source)
     spans = [_span(statement) for statement in tree.body]
     texts = ["".join(lines[start - 1 : end]) for start, end in spans]
     triggers = tuple(triggers)

@@ -24,6 +24,7 @@ from orderlint.files import SourceError, decode, decode_with_encoding
 from orderlint.notebooks import decode as decode_notebook, is_notebook, lint_notebook, read_notebook, write_back
 from orderlint.rules import RULES_BY_CODE
 from orderlint.rules.base import Rule
+from orderlint.parsing import StatementCache
 
 INTERNAL_ERROR = "OL999"
 # Below this many files to lint, starting worker processes costs more than it saves.
@@ -57,12 +58,13 @@ def rules_for(path: str, rules: Sequence[Rule], config: Config) -> List[Rule]:
     return [r for r in rules if not any(code == "ALL" or r.code.startswith(code) for code in ignored)]
 
 
-def lint_text(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings()) -> List[Diagnostic]:
+def lint_text(source: str, path: str, rules: Sequence[Rule], settings: Settings = Settings(),
+              cache: Optional[StatementCache] = None) -> List[Diagnostic]:
     """A file's text (a notebook's JSON text for ``.ipynb``) -> its sorted diagnostics."""
     try:
         if is_notebook(path):
             return lint_notebook(source, path, rules, partial(lint_source, settings=settings))
-        return lint_source(source, path, rules, settings)
+        return lint_source(source, path, rules, settings, cache)
     except Exception as error:  # a bug in orderlint: reported on the file, the other files' results are kept
         return [internal_error(path, error)]
 

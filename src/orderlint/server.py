@@ -48,6 +48,7 @@ from orderlint.config import ConfigError, find_pyproject, load_config, select_ru
 from orderlint.diagnostics import Diagnostic
 from orderlint.engine import SYNTAX_ERROR
 from orderlint.notebooks import is_notebook
+from orderlint.parsing import StatementCache
 from orderlint.rules import RULES_BY_CODE
 
 SOURCE = "orderlint"
@@ -221,6 +222,7 @@ class OrderlintServer(LanguageServer):
         super().__init__("orderlint", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
         self.results: Dict[str, List[Diagnostic]] = {}  # uri -> the last diagnostics published
         self._reported: set = set()  # configuration errors already shown
+        self.statements = StatementCache()  # each keystroke re-parses only the statement it changed
 
     def units(self, document):
         codec = getattr(document, "position_codec", None)
@@ -248,7 +250,7 @@ class OrderlintServer(LanguageServer):
             diagnostics: List[Diagnostic] = []  # a notebook opened as JSON text: its rows are not the file's
         else:
             rules, settings = self.rules_for(path)
-            diagnostics = runner.lint_text(document.source, path or uri, rules, settings)
+            diagnostics = runner.lint_text(document.source, path or uri, rules, settings, self.statements)
         self.results[uri] = diagnostics
         positions = Positions(source_lines(document.source), self.units(document))
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
