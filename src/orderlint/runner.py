@@ -7,7 +7,6 @@ file and sorted before they are reported.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import partial
@@ -171,6 +170,8 @@ def check_files(files: Sequence[Path], rules: Sequence[Rule], config: Config, jo
             pending.append(Job(str(path), codes, config.settings, fix, diff))
     workers = min(jobs, len(pending) // MIN_FILES_PER_WORKER)
     if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor  # 20 ms of start-up that a small run does not need
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(_process, pending, chunksize=max(1, len(pending) // (workers * 8))))
     else:

@@ -12,21 +12,15 @@ import sys
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional, Sequence, TextIO
+from typing import Callable, Iterator, Mapping, Optional, Sequence, TextIO
+
+from importlib import import_module
 
 from orderlint.atomic import atomic_file
 from orderlint.diagnostics import Diagnostic
 from orderlint.report.common import Context, Sources, display_path
-from orderlint.report.concise import concise
-from orderlint.report.full import full
-from orderlint.report.github import github
-from orderlint.report.gitlab import gitlab
-from orderlint.report.json_array import as_json
-from orderlint.report.json_lines import json_lines
-from orderlint.report.junit import junit
-from orderlint.report.sarif import sarif
 
-__all__ = ["Context", "Sources", "display_path", "concise", "as_json", "statistics", "output", "FORMATS", "DEFAULT_FORMAT"]
+__all__ = ["Context", "Sources", "display_path", "statistics", "output", "FORMATS", "DEFAULT_FORMAT"]
 
 
 def statistics(diagnostics: Sequence[Diagnostic], out: TextIO) -> None:
@@ -53,14 +47,32 @@ def output(path: Optional[Path]) -> Iterator[TextIO]:
 
 
 Format = Callable[..., None]
-FORMATS: Dict[str, Format] = {
-    "full": full,
-    "concise": concise,
-    "json": as_json,
-    "json-lines": json_lines,
-    "sarif": sarif,
-    "github": github,
-    "gitlab": gitlab,
-    "junit": junit,
-}
+
+
+class _Formats(Mapping[str, Format]):
+    """Format name -> function, each module imported when its format is first used (a run needs one)."""
+
+    _WHERE = {
+        "full": "full:full",
+        "concise": "concise:concise",
+        "json": "json_array:as_json",
+        "json-lines": "json_lines:json_lines",
+        "sarif": "sarif:sarif",
+        "github": "github:github",
+        "gitlab": "gitlab:gitlab",
+        "junit": "junit:junit",
+    }
+
+    def __getitem__(self, name: str) -> Format:
+        module, function = self._WHERE[name].split(":")
+        return getattr(import_module(f"orderlint.report.{module}"), function)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._WHERE)
+
+    def __len__(self) -> int:
+        return len(self._WHERE)
+
+
+FORMATS: Mapping[str, Format] = _Formats()
 DEFAULT_FORMAT = "full"
