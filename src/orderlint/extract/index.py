@@ -94,10 +94,11 @@ class ModuleIndex:
                 self.recorded.append(Recorded(number, node, tuple(path)))
                 if kind is cst.Call:
                     self._call(node, self.recorded[-1].ancestors)
-            elif kind is cst.Import:
-                self._import(node)
-            elif kind is cst.ImportFrom:
-                self._import_from(node)
+            elif kind is cst.Import or kind is cst.ImportFrom:
+                # `try: from torch.amp import GradScaler` / `except ImportError: from torch.cuda.amp import
+                # GradScaler`: the name is what the `try` imports wherever that import works.
+                fallback = any(type(ancestor) is cst.ExceptHandler for ancestor in path)
+                (self._import if kind is cst.Import else self._import_from)(node, fallback)
             number += 1
             path.append(node)
             stack.extend((child, depth + 1) for child in reversed(children(node)))
@@ -113,16 +114,21 @@ class ModuleIndex:
             elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
                 self._constant(small.target.value, small.value)
 
-    def _import(self, node: cst.Import) -> None:
+    def _bind(self, local: str, qualified: str, fallback: bool) -> None:
+        """An import binds ``local``; one in an ``except`` handler does not replace an earlier binding."""
+        if not fallback or local not in self.imports:
+            self.imports[local] = qualified
+
+    def _import(self, node: cst.Import, fallback: bool = False) -> None:
         for alias in node.names:
             full = _module_path(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.imports[alias.asname.name.value] = full
+                self._bind(alias.asname.name.value, full, fallback)
             else:
                 top = full.split(".")[0]
-                self.imports[top] = top
+                self._bind(top, top, fallback)
 
-    def _import_from(self, node: cst.ImportFrom) -> None:
+    def _import_from(self, node: cst.ImportFrom, fallback: bool = False) -> None:
         if node.relative or node.module is None:
             return
         module = _module_path(node.module)
@@ -132,7 +138,7 @@ class ModuleIndex:
         for alias in node.names:
             name = _module_path(alias.name)
             local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
-            self.imports[local] = f"{module}.{name}"
+            self._bind(local, f"{module}.{name}", fallback)
             if name in self._wanted:
                 self._wanted.add(local)  # `from ... import Compose as C`: record calls to C too
 
