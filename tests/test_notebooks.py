@@ -75,6 +75,16 @@ def test_ipython_lines_are_masked_keeping_indentation(line):
     compile(nb.source, "nb", "exec")
 
 
+def test_a_continued_shell_line_is_masked_at_the_indentation_it_starts_at():
+    text = "!pip install torch \\\n    torchvision \\\n        timm\nif True:\n    !ls \\\n  -l\n"
+    nb = read_notebook(notebook(code(text)))
+    assert nb.source.splitlines()[1:7] == [
+        "pass  # orderlint-magic 0", "pass  # orderlint-magic 1", "pass  # orderlint-magic 2",
+        "if True:", "    pass  # orderlint-magic 3", "    pass  # orderlint-magic 4",
+    ]
+    compile(nb.source, "nb", "exec")
+
+
 @pytest.mark.parametrize("text", [
     "y = (3\n     % 2)\n",  # the modulo operator continuing an expression
     "y = 3 \\\n    % 2\n",

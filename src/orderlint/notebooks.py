@@ -185,10 +185,12 @@ def _mask(text: str) -> Optional[Tuple[List[str], List[str], List[str]]]:
     magics: List[str] = []
     scanner = _LogicalLines()
     continued_magic = False
+    indent = ""
     for line in lines:
         if continued_magic or (scanner.at_start and (_LINE_MAGIC.match(line) or _ASSIGNED_MAGIC.match(line)
                                                      or _HELP.match(line))):
-            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            if not continued_magic:  # a continuation line keeps the magic's indentation, whatever its own
+                indent = line[: len(line) - len(line.lstrip(" \t"))]
             out.append(f"{indent}{_MASK}{len(magics)}")
             magics.append(line)
             continued_magic = line.endswith("\\")
