@@ -261,6 +261,18 @@ class TrainingObjects:
             found = self._objects.get(key[: -len(".module")])
         return found
 
+    def optimized_models(self, optimizer: Optional[str]) -> Optional[FrozenSet[str]]:
+        """The names of the models whose ``parameters()`` the optimizer was built from in this file, with
+        their aliases (``self.model = model``); None when unknown (a parameter, or built from something else)."""
+        found = self.get(optimizer)
+        if found is None or found.kind != OPTIMIZER or not found.built_by:
+            return None
+        models = {model for call in found.built_by for model in _parameters_of(call)}
+        aliases = self._collector.aliases
+        models |= {alias for alias, sources in aliases.items() if sources & models}
+        models |= {source for model in list(models) for source in aliases.get(model, ())}
+        return frozenset(models) if models else None
+
     def methods_called(self, key: str) -> FrozenSet[str]:
         """The methods the file calls on ``key`` (``{"scale", "step", "update"}``)."""
         return frozenset(self._collector.usage.get(key, ()))

@@ -130,7 +130,13 @@ class TrainingStep:
         return [e for e in self.events if e.kind in kinds]
 
     def is_epoch_loop(self, loop: Loop) -> bool:
-        return any(e.loops.index(loop) < len(e.loops) - 1 for e in self.inside(loop))
+        """A loop around another loop that runs a model or a training step (not any nested loop: an
+        attention block's ``for key in keys: for i in range(n):`` trains nothing)."""
+        return any(e.loops.index(loop) < len(e.loops) - 1 and e.kind in _EPOCH_WORK for e in self.inside(loop))
+
+
+_EPOCH_WORK = frozenset({BACKWARD, ZERO_GRAD, *OPTIMIZER_STEPS, SCALER_UPDATE, SCHEDULER_STEP, FORWARD,
+                         FORWARD_METHOD, TRAIN_MODE, EVAL_MODE, SET_MODE, SET_EPOCH, OPAQUE})
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,9 @@ class _Walker:
     def _block(self, statements: Sequence[cst.CSTNode], frame: _Frame, out: List[Event], scope: Dict) -> None:
         for statement in statements:
             self._statement(statement, frame, out, scope)
+            if isinstance(statement, cst.If) and statement.orelse is None and _leaves(statement.body):
+                # `if bad: optimizer.zero_grad(); continue`: what follows runs only when the `if` did not.
+                frame = _arm(frame, statement, 1)
 
     def _statement(self, statement, frame: _Frame, out: List[Event], scope: Dict) -> None:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -511,6 +520,14 @@ def _renamed(key: Optional[str], rename: Dict[str, str]) -> Optional[str]:
 
 def _arm(frame: _Frame, statement, arm: int) -> _Frame:
     return replace(frame, arms=frame.arms + ((id(statement), arm),))
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    """The block ends in ``continue``, ``break``, ``return`` or ``raise``."""
+    last = body.body[-1] if body.body else None
+    if isinstance(last, cst.SimpleStatementLine):
+        last = last.body[-1] if last.body else None
+    return isinstance(last, (cst.Continue, cst.Break, cst.Return, cst.Raise))
 
 
 def _is_none(node) -> bool:

@@ -141,6 +141,8 @@ class MissingZeroGrad(StepRule):
                 continue
             if any(e.kind in (ZERO_GRAD, OPAQUE) for e in events):
                 continue
+            if any(e.kind == ASSIGN and e.target == stepped_optimizer(optimizer_step) for e in events):
+                continue  # an optimizer built anew each iteration, over tensors made in it (an iterative refinement)
             yield self.finding(
                 backward.node,
                 f"{said(ctx, backward)} and {said(ctx, optimizer_step)} run in this loop but nothing resets the "
@@ -269,6 +271,7 @@ class TrainModeNotRestored(StepRule):
     use_instead = "for epoch in range(epochs):\n    model.train()\n    train_one_epoch(model, ...)\n    model.eval()\n    validate(model, ...)"
 
     def check(self, step, ctx):
+        objects = training_objects(ctx)
         for loop in step.loops():
             if not step.is_epoch_loop(loop):
                 continue
@@ -276,14 +279,22 @@ class TrainModeNotRestored(StepRule):
             for switch in (e for e in events if e.kind == EVAL_MODE and e.target):
                 index = events.index(switch)
                 cycle = events[index + 1:] + events[:index]
+                # Between epochs, eval() is for validation; inside the batch loop only when a no_grad pass follows
+                # (otherwise it freezes a teacher or a critic that another model's loss runs through).
+                validated = switch.loops[-1] is loop
                 trained = None  # the forward of the switched model that the next backward trains
-                for event in cycle:
+                for position, event in enumerate(cycle):
                     if same_object(event.target, switch.target) and (
                             event.kind in (TRAIN_MODE, SET_MODE) or event.kind == OPAQUE and event.object_kind == MODEL):
                         break
-                    if event.kind == FORWARD and not event.no_grad and same_object(event.target, switch.target):
-                        trained = event
+                    if event.kind == FORWARD and same_object(event.target, switch.target):
+                        if event.no_grad:
+                            validated = True
+                        else:
+                            trained = event
                     if event.kind == BACKWARD and trained is not None:
+                        if not validated or _steps_other_models(cycle[position + 1:], switch.target, objects):
+                            break  # a frozen teacher or critic: the backward trains another model
                         yield self.finding(
                             switch.node,
                             f"{said(ctx, switch)} is never undone before the next training pass "
@@ -292,6 +303,13 @@ class TrainModeNotRestored(StepRule):
                             switch.guard,
                         )
                         break
+
+
+def _steps_other_models(after: List[Event], model: str, objects) -> bool:
+    """The optimizer stepped next after a backward is known to move other models than ``model`` only."""
+    step = next((e for e in after if e.kind in OPTIMIZER_STEPS), None)
+    moved = objects.optimized_models(stepped_optimizer(step)) if step is not None else None
+    return moved is not None and not any(same_object(key, model) for key in moved)
 
 
 class EvalWithoutNoGrad(StepRule):
