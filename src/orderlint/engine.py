@@ -228,7 +228,8 @@ def _lint_source(source: str, path: str, rules: Sequence[Rule], settings: Settin
         return []
     anchors = [finding.node for _, finding in found]
     anchors += [edit.node for _, finding in found if finding.fix for edit in finding.fix.edits]
-    positions = positions_of(ctx.module, anchors, ctx.statements, ctx.source)
+    positions = positions_of(ctx.module, anchors, ctx.statements, ctx.source,
+                             {id(r.node): r.ancestors for r in ctx.index.recorded})
     suppressions = noqa.line_suppressions(source)
     lines = _LINE_BREAK.split(source)
     diagnostics = []

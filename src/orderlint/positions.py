@@ -12,7 +12,7 @@ its lines shifted to where the statement starts in the file.
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, PositionProvider
@@ -23,11 +23,12 @@ from orderlint.regions import Statement, split_lines
 
 
 def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode], statements: Optional[List[Statement]],
-                 source: str = "") -> Dict[cst.CSTNode, CodeRange]:
+                 source: str = "", ancestors: Mapping[int, Sequence[cst.CSTNode]] = {}) -> Dict[cst.CSTNode, CodeRange]:
     """``node -> CodeRange`` (1-based lines, 0-based columns, as PositionProvider gives them) for ``nodes``.
 
     ``statements``: where each top-level statement of ``module`` is in ``source`` (the text LibCST parsed);
-    without them (or when they do not fit the module), the whole module is measured.
+    without them (or when they do not fit the module), the whole module is measured. ``ancestors``: those
+    known (from the module down) by node id, which place a node in its statement without a walk.
     """
     wanted = {id(node): node for node in nodes}
     if statements is None or len(statements) != len(module.body):
@@ -35,8 +36,18 @@ def positions_of(module: cst.Module, nodes: Iterable[cst.CSTNode], statements: O
         return {node: everything[node] for node in wanted.values()}
     lines = split_lines(source)
     found: Dict[cst.CSTNode, CodeRange] = {}
+    placed: Dict[int, List[cst.CSTNode]] = {}  # id(top-level statement) -> its nodes
+    unplaced = set()
+    for key, node in wanted.items():
+        chain = ancestors.get(key)
+        if chain is None:
+            unplaced.add(key)
+        else:
+            placed.setdefault(id(chain[1] if len(chain) > 1 else node), []).append(node)
     for statement, where in zip(module.body, statements):
-        inside = [wanted[id(node)] for node in walk(statement) if id(node) in wanted]
+        inside = placed.get(id(statement), [])
+        if unplaced:
+            inside = inside + [wanted[id(node)] for node in walk(statement) if id(node) in unplaced]
         if not inside:
             continue
         text = _Text(lines, where)

@@ -171,7 +171,7 @@ def pipelines_of(ctx) -> List[Pipeline]:
 
 
 def argument_uses(ctx) -> ArgumentUses:
-    return ctx.memo("argument-uses", ArgumentUses)
+    return ctx.memo("argument-uses", lambda: ArgumentUses(ctx.index.recorded))
 
 
 def transform_of(ctx, func: cst.BaseExpression) -> Optional[Transform]:

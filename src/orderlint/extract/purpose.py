@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
-from orderlint.extract.index import CallSite, dotted_name, last_name
+from orderlint.extract.index import CallSite, Recorded, dotted_name, last_name
 from orderlint.extract.values import string_value
-from orderlint.extract.walk import walk
 
 EVAL_WORDS = frozenset({"val", "valid", "validation", "eval", "evaluate", "evaluation", "test", "testing", "inference"})
 # Words that mark intended randomness: training, augmentation, test-time augmentation.
@@ -73,22 +72,27 @@ def _variable(site: CallSite) -> Optional[str]:
 
 
 class ArgumentUses:
-    """Per scope, the calls that receive each name as an argument; each scope is walked once."""
+    """Per function (or the module), the calls written in it, nested functions included, that receive each
+    name as an argument; from the calls the index recorded, grouped once."""
 
-    def __init__(self) -> None:
-        self._scopes: Dict[int, Dict[str, List[Tuple[cst.Call, cst.Arg]]]] = {}
+    def __init__(self, recorded: Sequence[Recorded]) -> None:
+        self._recorded = recorded
+        self._scopes: Optional[Dict[int, Dict[str, List[Tuple[cst.Call, cst.Arg]]]]] = None
 
-    def __call__(self, scope: cst.CSTNode, name: str) -> List[Tuple[cst.Call, cst.Arg]]:
-        uses = self._scopes.get(id(scope))
-        if uses is None:
-            uses = self._scopes[id(scope)] = {}
-            for node in walk(scope):
-                if type(node) is cst.Call:
-                    for arg in node.args:
-                        key = dotted_name(arg.value)
-                        if key is not None:
-                            uses.setdefault(key, []).append((node, arg))
-        return uses.get(name, [])
+    def __call__(self, scope: Union[cst.FunctionDef, cst.Module], name: str) -> List[Tuple[cst.Call, cst.Arg]]:
+        if self._scopes is None:
+            self._scopes = {}
+            for _, node, ancestors in self._recorded:
+                if type(node) is not cst.Call:
+                    continue
+                for arg in node.args:
+                    key = dotted_name(arg.value)
+                    if key is None:
+                        continue
+                    for enclosing in ancestors:
+                        if type(enclosing) is cst.FunctionDef or type(enclosing) is cst.Module:
+                            self._scopes.setdefault(id(enclosing), {}).setdefault(key, []).append((node, arg))
+        return self._scopes.get(id(scope), {}).get(name, [])
 
 
 def consumers(site: CallSite, uses: ArgumentUses) -> List[Tuple[cst.Call, cst.Arg]]:
