@@ -14,13 +14,14 @@ Usage: ``training_steps(ctx)`` (memoized per file) -> ``[TrainingStep]``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 
 from orderlint.catalogue import training as catalogue
-from orderlint.extract.index import dotted_name
+from orderlint.extract.index import dotted_name, last_name
 from orderlint.extract.objects import MODEL, OPTIMIZER, SCALER, SCHEDULER, TrainingObjects, training_objects
 from orderlint.extract.sequences import Guard
 from orderlint.extract.values import string_value
@@ -135,6 +136,7 @@ class TrainingStep:
         return any(e.loops.index(loop) < len(e.loops) - 1 and e.kind in _EPOCH_WORK for e in self.inside(loop))
 
 
+_NO_GRAD_DECORATOR = re.compile(r"inference_mode|no_grad", re.IGNORECASE)
 _EPOCH_WORK = frozenset({BACKWARD, ZERO_GRAD, *OPTIMIZER_STEPS, SCALER_UPDATE, SCHEDULER_STEP, FORWARD,
                          FORWARD_METHOD, TRAIN_MODE, EVAL_MODE, SET_MODE, SET_EPOCH, OPAQUE})
 
@@ -307,6 +309,9 @@ class _Walker:
 
     def _call(self, call: cst.Call, frame: _Frame, out: List[Event], scope: Dict) -> None:
         func = call.func
+        if isinstance(func, cst.Attribute) and out and out[-1].kind == CAST and out[-1].node is func.value \
+                and _is_full_precision_cast(call, func.attr.value, self.qualify):
+            out.pop()  # `model.half().float()`: rounded once to half precision, float32 again
         qualified = self.qualify(func)
         if qualified in catalogue.GRADIENT_CLIPPING:
             out.append(self._event(CLIP, call, frame))
@@ -318,6 +323,10 @@ class _Walker:
             if self._method(call, func, frame, out, scope):
                 return
         if self._inline(call, frame, out, scope):
+            return
+        if isinstance(func, cst.Name) and func.value == "zero_grad":
+            # A project's own reset (improved-diffusion's `zero_grad(params)`, imported from another file).
+            out.append(self._event(ZERO_GRAD, call, frame))
             return
         callee = dotted_name(func)
         if qualified is not None and qualified.startswith("torch."):
@@ -476,7 +485,11 @@ class _Walker:
         regions = []
         for decorator in function.decorators:
             node = decorator.decorator
-            region = self._region(node if isinstance(node, cst.Call) else cst.Call(func=node))
+            call = node if isinstance(node, cst.Call) else cst.Call(func=node)
+            region = self._region(call)
+            if region is None and _NO_GRAD_DECORATOR.search(last_name(call.func) or ""):
+                # A project's own wrapper (yolov5's `@smart_inference_mode()`), usually defined in another file.
+                region = Region("no_grad", call)
             if region is not None:
                 regions.append(region)
         return tuple(regions)
@@ -584,6 +597,16 @@ def _is_low_precision_cast(call: cst.Call, method: str, qualify) -> bool:
         if isinstance(value, cst.SimpleString):
             spelled = string_value(value) or ""
         return spelled.rsplit(".", 1)[-1] in catalogue.LOW_PRECISION_TENSOR_TYPES
+    return False
+
+
+def _is_full_precision_cast(call: cst.Call, method: str, qualify) -> bool:
+    """``x.float()``, ``x.double()``, ``x.to(torch.float32)``, ``x.type(torch.float32)``."""
+    if method in ("float", "double"):
+        return not call.args
+    if method in ("to", "type"):
+        return any(_dtype_name(qualify(a.value)) in ("float32", "float64")
+                   for a in call.args if a.keyword is None or a.keyword.value == "dtype")
     return False
 
 
