@@ -110,9 +110,17 @@ class Event:
 
 
 def exclusive(a: Event, b: Event) -> bool:
-    """True when the two events sit in different arms of one ``if``: they never run together."""
+    """True when the two events never run together: they sit in different arms of one ``if``, or under
+    conditions that negate each other (``if use_amp: <autocast>`` ... ``if use_amp: ... else: <backward>``)."""
     arms = dict(a.arms)
-    return any(arms.get(statement, arm) != arm for statement, arm in b.arms)
+    if any(arms.get(statement, arm) != arm for statement, arm in b.arms):
+        return True
+    return any(_negates(g, h) or _negates(h, g) for g in a.guard for h in b.guard)
+
+
+def _negates(condition: str, other: str) -> bool:
+    """``not x`` / ``not (x + y)`` for ``x`` / ``x + y``, as the walker writes an ``else`` arm's guard."""
+    return condition in (f"not {other}", f"not ({other})")
 
 
 @dataclass

@@ -143,7 +143,8 @@ class Fp16WithoutGradScaler(StepRule):
         for backward in step.of_kind(BACKWARD):
             if backward.has_arguments or backward.scaled_by or backward.loop is None:
                 continue
-            regions = {r.node: r for e in iteration(step, backward) for r in e.autocast if r.dtype == FLOAT16}
+            regions = {r.node: r for e in iteration(step, backward) if not exclusive(e, backward)
+                       for r in e.autocast if r.dtype == FLOAT16}
             for region in regions.values():
                 yield self.finding(
                     region.node,
