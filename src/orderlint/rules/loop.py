@@ -287,6 +287,8 @@ class TrainModeNotRestored(StepRule):
                     if same_object(event.target, switch.target) and (
                             event.kind in (TRAIN_MODE, SET_MODE) or event.kind == OPAQUE and event.object_kind == MODEL):
                         break
+                    if event.kind in (FORWARD, BACKWARD) and exclusive(event, switch):
+                        continue  # `if mode == "train": ... backward()` never runs after `else: model.eval()`
                     if event.kind == FORWARD and same_object(event.target, switch.target):
                         if event.no_grad:
                             validated = True
