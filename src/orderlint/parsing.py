@@ -21,7 +21,6 @@ from libcst._nodes.base import CSTNode
 
 from orderlint.regions import Statement, split_lines
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FIRST_INDENT = re.compile(r"^([ \t]+)\S", re.MULTILINE)
 _PARSING = threading.Lock()
 
@@ -54,12 +53,12 @@ class StatementCache:
     def module(self, source: str, statements: List[Statement]) -> Optional[cst.Module]:
         """The module of ``source`` (whose top-level statements are ``statements``), or None when its
         statements do not parse one by one as they do together."""
-        newline = _LINE_BREAK.search(source)
-        newline = newline.group() if newline else "\n"
+        lines = split_lines(source)
+        newline = lines[0][len(lines[0].rstrip("\r\n")):] if lines else ""
+        newline = newline or "\n"
         indent = _FIRST_INDENT.search(source)
         indent = indent.group(1) if indent else " " * 4
         config = cst.PartialParserConfig(default_indent=indent, default_newline=newline)
-        lines = split_lines(source)
         body: List[cst.BaseStatement] = []
         for where in statements:
             text = "".join(lines[where.first - 1 : where.last])
